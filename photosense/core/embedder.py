@@ -1,0 +1,147 @@
+"""Batched image and text encoding: device and precision choice, lazy model load under a lock."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photosense.core.errors import UsageError
+from photosense.core.models import LoadedModel, ModelSpec, build, parse_spec
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def available_device(requested: str | None = None) -> str:
+    """``cuda``, then Apple ``mps``, then ``cpu``; an explicit request is checked, not trusted."""
+    import torch
+
+    if requested and requested != "auto":
+        kind = requested.split(":")[0]
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise UsageError(f"--device {requested}: no CUDA GPU is usable here (torch "
+                             f"{torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA).")
+        if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise UsageError(f"--device {requested}: Apple MPS is not available on this machine.")
+        if kind not in ("cuda", "mps", "cpu"):
+            raise UsageError(f"--device {requested}: expected auto, cpu, cuda, cuda:N or mps.")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def default_precision(device: str) -> str:
+    """fp16 on CUDA; bf16 on CPUs with native support (embeddings keep cosine >= 0.99 to fp32); else fp32."""
+    if device.startswith("cuda"):
+        return "fp16"
+    if device == "cpu" and cpu_has_fast_bf16():
+        return "bf16"
+    return "fp32"
+
+
+class Embedder:
+    """Encodes images and texts into L2-normalized float32 vectors with one open_clip model."""
+
+    def __init__(self, spec: ModelSpec | str, cache_dir: Path, device: str | None = None,
+                 precision: str | None = None) -> None:
+        self.spec = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
+        self._cache_dir = cache_dir
+        self._requested_device = device
+        self._requested_precision = precision
+        if precision is not None and precision not in PRECISIONS:
+            raise UsageError(f"Unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}.")
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self.device = "cpu"
+        self.precision = "fp32"
+        self._dtype: Any = None
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model is in memory."""
+        return self._loaded is not None
+
+    def load(self) -> LoadedModel:
+        """Load the model once (thread-safe); later calls return the same model."""
+        if self._loaded is not None:
+            return self._loaded
+        with self._lock:
+            if self._loaded is None:
+                import torch
+
+                device = available_device(self._requested_device)
+                precision = self._requested_precision or default_precision(device)
+                loaded = build(self.spec, self._cache_dir)
+                dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+                loaded.model.to(device=device, dtype=dtype)
+                self.device, self.precision, self._dtype = device, precision, dtype
+                log.info("model %s on %s (%s), %d-d embeddings", self.spec, device, precision, loaded.dim)
+                self._loaded = loaded
+        return self._loaded
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+        return self.load().dim
+
+    @property
+    def image_size(self) -> int:
+        """The model's input side in pixels (from its config)."""
+        return self.load().image_size
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def preprocess(self, image) -> Any:
+        """PIL RGB image -> CPU float tensor (C, H, W), as the model's config prescribes."""
+        return self.load().preprocess(image)
+
+    def encode_images(self, batch) -> np.ndarray:
+        """A (N, C, H, W) tensor from :meth:`preprocess` -> (N, D) unit vectors."""
+        import torch
+
+        loaded = self.load()
+        with torch.inference_mode():
+            x = batch.to(self.device, dtype=self._dtype, non_blocking=True)
+            features = loaded.model.encode_image(x)
+            return self._normalized(features)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Texts -> (N, D) unit vectors."""
+        import torch
+
+        loaded = self.load()
+        with torch.inference_mode():
+            tokens = loaded.tokenizer(list(texts)).to(self.device)
+            return self._normalized(loaded.model.encode_text(tokens))
+
+    @staticmethod
+    def _normalized(features) -> np.ndarray:
+        import torch
+
+        features = features.float()
+        features = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return features.cpu().numpy().astype(np.float32, copy=False)
+
+
+def ensemble(vectors: np.ndarray) -> np.ndarray:
+    """Mean of unit vectors, re-normalized: one embedding for a prompt ensemble (CLIP paper)."""
+    mean = vectors.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)

@@ -1,0 +1,241 @@
+"""The indexing pipeline: pending photos -> parallel decode (bounded read-ahead) -> batched embedding -> catalog + vectors."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosense.core import paths
+from photosense.core.catalog import Catalog, Photo, PhotoMeta
+from photosense.core.embedder import Embedder
+from photosense.core.errors import ImageError
+from photosense.core.media import FileVanished, open_image
+from photosense.core.scanner import partial_hash
+from photosense.core.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+READ_AHEAD_BATCHES = 3  # rclip's figure: enough to hide decode jitter, small enough to bound memory
+SAVE_EVERY_S = 60.0  # the vector graph is saved at least this often during long runs
+
+
+@dataclass
+class Progress:
+    """Where an indexing run stands; sent to the progress callback after every batch."""
+
+    done: int
+    total: int
+    phase: str = "indexing"  # "scanning" while folders are walked, then "indexing"
+    failed: int = 0
+    reused: int = 0
+    elapsed: float = 0.0
+    rate: float = 0.0  # photos per second, recent
+    current: str | None = None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate."""
+        if self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)
+
+
+@dataclass
+class IndexStats:
+    """What one indexing run did."""
+
+    indexed: int = 0
+    reused: int = 0
+    failed: int = 0
+    vanished: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Ready:
+    photo: Photo
+    digest: bytes
+    meta: PhotoMeta
+    tensor: object
+
+
+@dataclass
+class _Reuse:
+    photo: Photo
+    digest: bytes
+    source_id: int
+
+
+@dataclass
+class _Failed:
+    photo: Photo
+    reason: str
+    size: int | None = None
+    mtime_ns: int | None = None
+
+
+@dataclass
+class _Vanished:
+    photo: Photo
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def default_workers() -> int:
+    """Decode threads: one per core (Pillow releases the GIL while decoding and resizing), 2 to 8."""
+    return max(2, min(8, os.cpu_count() or 2))
+
+
+def default_batch_size(device: str) -> int:
+    """Images per model call: larger on GPUs, where a batch is nearly free."""
+    return 128 if device.startswith("cuda") else 32
+
+
+class Indexer:
+    """Embeds pending photos of one model and stores the results (catalog first, then vectors)."""
+
+    def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Embedder, model_id: int,
+                 workers: int | None = None, batch_size: int | None = None) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.embedder = embedder
+        self.model_id = model_id
+        self.workers = workers or default_workers()
+        self.batch_size = batch_size
+        self._known_hashes: dict[bytes, int] = {}
+
+    def run(self, photos: Sequence[Photo], progress: ProgressCallback | None = None,
+            cancel: threading.Event | None = None) -> IndexStats:
+        """Index *photos*; returns when done or, after the batch in flight, when *cancel* is set."""
+        import torch
+
+        stats = IndexStats()
+        started = time.monotonic()
+        if not photos:
+            return stats
+        self.embedder.load()
+        batch_size = self.batch_size or default_batch_size(self.embedder.device)
+        min_side = self.embedder.image_size
+        self._known_hashes = self.catalog.embedded_by_hash(self.model_id)
+        total = len(photos)
+        report = Progress(done=0, total=total)
+        rate_window: deque[tuple[float, int]] = deque(maxlen=20)
+        last_save = time.monotonic()
+
+        def prepare(photo: Photo):
+            return self._prepare(photo, min_side)
+
+        ready: list[_Ready] = []
+        reuse: list[_Reuse] = []
+        failed: list[_Failed] = []
+        vanished: list[_Vanished] = []
+
+        def flush(final: bool = False) -> None:
+            nonlocal last_save
+            if ready:
+                batch = torch.stack([r.tensor for r in ready])
+                if self.embedder.device.startswith("cuda"):
+                    batch = batch.pin_memory()
+                vectors = self.embedder.encode_images(batch)
+                self.catalog.save_indexed(self.model_id, [(r.photo.id, r.digest, r.meta, v)
+                                                          for r, v in zip(ready, vectors)])
+                # the catalog stores fp16; index the same rounded values so both agree exactly
+                self.vectors.add([r.photo.id for r in ready], vectors.astype(np.float16).astype(np.float32))
+                for r in ready:
+                    self._known_hashes.setdefault(r.digest, r.photo.id)
+                stats.indexed += len(ready)
+            if reuse:
+                self.catalog.copy_indexed(self.model_id, [(r.photo.id, r.digest, r.source_id) for r in reuse])
+                for ids, matrix in self.catalog.iter_embeddings(self.model_id, self.vectors.dim,
+                                                                 ids=[r.photo.id for r in reuse]):
+                    self.vectors.add(ids, matrix)
+                stats.reused += len(reuse)
+            if failed:
+                self.catalog.record_failures([(f.photo.id, paths.to_db(f.photo.path), f.size, f.mtime_ns,
+                                               f.reason) for f in failed])
+                stats.failed += len(failed)
+                stats.failures += [(f.photo.path, f.reason) for f in failed]
+            if vanished:
+                self.catalog.delete_photos([v.photo.id for v in vanished])
+                stats.vanished += len(vanished)
+            done_now = len(ready) + len(reuse) + len(failed) + len(vanished)
+            for bucket in (ready, reuse, failed, vanished):
+                bucket.clear()
+            now = time.monotonic()
+            report.done += done_now
+            report.failed, report.reused = stats.failed, stats.reused
+            report.elapsed = now - started
+            rate_window.append((now, report.done))
+            t0, d0 = rate_window[0]
+            report.rate = (report.done - d0) / (now - t0) if now > t0 else report.done / max(report.elapsed, 1e-9)
+            if final or now - last_save > SAVE_EVERY_S:
+                self.vectors.save()
+                last_save = now
+            if progress:
+                progress(report)
+
+        pending: deque[Future] = deque()
+        queue = iter(photos)
+        read_ahead = batch_size * READ_AHEAD_BATCHES
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode") as pool:
+            def top_up() -> None:
+                while len(pending) < read_ahead and not (cancel and cancel.is_set()):
+                    photo = next(queue, None)
+                    if photo is None:
+                        return
+                    pending.append(pool.submit(prepare, photo))
+
+            top_up()
+            while pending:
+                item = pending.popleft().result()
+                top_up()
+                {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
+                report.current = item.photo.path
+                if len(ready) >= batch_size or len(reuse) + len(failed) + len(vanished) >= batch_size:
+                    flush()
+            flush(final=True)
+        stats.cancelled = bool(cancel and cancel.is_set()) and report.done < total
+        stats.seconds = time.monotonic() - started
+        return stats
+
+    def _prepare(self, photo: Photo, min_side: int):
+        """Runs on a decode thread: stat, hash, reuse or decode + preprocess."""
+        try:
+            st = os.stat(photo.path)
+        except FileNotFoundError:
+            return _Vanished(photo)
+        except OSError as err:
+            return _Failed(photo, f"cannot read the file: {err.strerror or err}")
+        try:
+            digest = partial_hash(photo.path, st.st_size)
+        except FileNotFoundError:
+            return _Vanished(photo)
+        except OSError as err:
+            return _Failed(photo, f"cannot read the file: {err.strerror or err}", st.st_size, st.st_mtime_ns)
+        source = self._known_hashes.get(digest)
+        if source is not None and source != photo.id:
+            return _Reuse(photo, digest, source)
+        try:
+            decoded = open_image(photo.path, min_side=min_side)
+            tensor = self.embedder.preprocess(decoded.image)
+        except FileVanished:
+            return _Vanished(photo)
+        except ImageError as err:
+            return _Failed(photo, str(err), st.st_size, st.st_mtime_ns)
+        except Exception as err:  # a decoder bug must cost one photo, never the run
+            log.exception("unexpected error decoding %s", paths.display(photo.path))
+            return _Failed(photo, f"unexpected decoder error ({type(err).__name__}: {err})",
+                           st.st_size, st.st_mtime_ns)
+        meta = PhotoMeta(decoded.width, decoded.height, decoded.taken_at, decoded.camera)
+        return _Ready(photo, digest, meta, tensor)

@@ -1,0 +1,210 @@
+"""Model specs ("ViT-B-32:laion2b_s34b_b79k", "ARCH:/path", "ARCH:none", bundled names): parse, fetch, build."""
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import socket
+import urllib.parse
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from photosense.assets import resource
+from photosense.core.errors import ModelSpecError, ModelUnavailable
+from photosense.core.torch_compat import ensure_torchvision_importable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
+BUNDLED_DIR = resource("models")
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+CONFIG_NAME = "open_clip_config.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec; ``text`` is the canonical form the library records."""
+
+    text: str
+    kind: str  # "pretrained" | "file" | "random" | "dir"
+    arch: str | None = None
+    tag: str | None = None
+    path: Path | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def bundled_models() -> dict[str, Path]:
+    """Models shipped inside the package: name -> directory (config + weights)."""
+    if not BUNDLED_DIR.is_dir():
+        return {}
+    return {d.name: d for d in sorted(BUNDLED_DIR.iterdir()) if (d / CONFIG_NAME).is_file()}
+
+
+def _open_clip():
+    ensure_torchvision_importable()
+    import open_clip
+
+    return open_clip
+
+
+def parse_spec(text: str) -> ModelSpec:
+    """Parse a model spec string, checking it names something loadable (no download happens)."""
+    text = (text or "").strip()
+    if not text:
+        raise ModelSpecError("An empty model spec was given. Use e.g. "
+                             f"'{DEFAULT_MODEL}', 'ARCH:/path/to/weights.safetensors' or 'tiny-fashion'.")
+    bundled = bundled_models()
+    if text in bundled:
+        return ModelSpec(text, "dir", path=bundled[text])
+    if text.startswith("local-dir:") or (":" not in text and os.sep in text):
+        folder = Path(text.removeprefix("local-dir:")).expanduser().absolute()
+        if not (folder / CONFIG_NAME).is_file():
+            raise ModelSpecError(f"Model folder {folder} has no {CONFIG_NAME}; an open_clip model folder "
+                                 "holds that config and its weights (open_clip_model.safetensors).")
+        return ModelSpec(f"local-dir:{folder}", "dir", path=folder)
+    arch, sep, rest = text.partition(":")
+    if not sep or not rest:
+        raise ModelSpecError(
+            f"Model spec '{text}' names no weights. Write ARCH:TAG (e.g. '{DEFAULT_MODEL}'), "
+            "ARCH:/path/to/weights.safetensors, ARCH:none, or a bundled model "
+            f"({', '.join(bundled) or 'none installed'}).")
+    open_clip = _open_clip()
+    if arch not in open_clip.list_models():
+        near = difflib.get_close_matches(arch, open_clip.list_models(), n=3)
+        hint = f" Did you mean {', '.join(near)}?" if near else ""
+        raise ModelSpecError(f"'{arch}' is not an open_clip architecture.{hint} "
+                             "'python -c \"import open_clip; print(open_clip.list_models())\"' lists them.")
+    if rest.lower() == "none":
+        return ModelSpec(f"{arch}:none", "random", arch=arch)
+    looks_like_path = (os.sep in rest or "/" in rest or rest.startswith("~")
+                       or rest.lower().endswith(WEIGHT_SUFFIXES))
+    if looks_like_path:
+        weights = Path(rest).expanduser().absolute()
+        if weights.suffix.lower() not in WEIGHT_SUFFIXES:
+            raise ModelSpecError(f"Weights file {weights} should end in one of {', '.join(WEIGHT_SUFFIXES)}.")
+        return ModelSpec(f"{arch}:{weights}", "file", arch=arch, path=weights)
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if rest not in tags:
+        raise ModelSpecError(f"'{rest}' is not a pretrained tag of {arch}. Known tags: "
+                             f"{', '.join(tags) or 'none'}; or give a local weights file as {arch}:/path.")
+    return ModelSpec(f"{arch}:{rest}", "pretrained", arch=arch, tag=rest)
+
+
+@dataclass
+class LoadedModel:
+    """An open_clip model in eval mode plus what is needed to feed it."""
+
+    model: Any
+    preprocess: Any  # PIL image -> normalized tensor (the model config's size, mean and std)
+    tokenizer: Any
+    image_size: int
+    dim: int
+
+
+def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
+    """Create the model on the CPU in fp32 (weights fetched or read as the spec says)."""
+    open_clip = _open_clip()
+    kwargs: dict[str, Any] = {}
+    if spec.kind == "dir":
+        name = f"local-dir:{spec.path}"
+    elif spec.kind == "random":
+        warnings.warn(f"{spec.text}: random weights, for benchmarks only; search results are meaningless.",
+                      stacklevel=2)
+        name = spec.arch
+    elif spec.kind == "file":
+        if not spec.path.is_file():
+            raise ModelUnavailable(f"The weights file {spec.path} does not exist. Check the path in the "
+                                   f"model spec '{spec.text}'.")
+        name, kwargs["pretrained"] = spec.arch, str(spec.path)
+    else:
+        name = spec.arch
+        cfg = open_clip.get_pretrained_cfg(spec.arch, spec.tag)
+        kwargs["pretrained"] = str(fetch_pretrained(spec, cfg, cache_dir))
+        # A file path skips open_clip's per-tag preprocessing; pass the tag's values explicitly.
+        for ours, theirs in (("image_mean", "mean"), ("image_std", "std"),
+                             ("image_interpolation", "interpolation"), ("image_resize_mode", "resize_mode")):
+            if cfg.get(theirs) is not None:
+                kwargs[ours] = cfg[theirs]
+        if cfg.get("quick_gelu"):
+            kwargs["force_quick_gelu"] = True
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(name, weights_only=True, **kwargs)
+    except (RuntimeError, ValueError, KeyError, OSError) as err:
+        raise ModelUnavailable(f"Could not load the model '{spec.text}': {err}. If this is a local weights "
+                               "file, check that it matches the architecture named before the colon.") from err
+    model.eval()
+    tokenizer = open_clip.get_tokenizer(name)
+    size = model.visual.image_size
+    size = size[0] if isinstance(size, (tuple, list)) else int(size)
+    dim = int(model.text_projection.shape[1]) if getattr(model, "text_projection", None) is not None \
+        else int(model.encode_text(tokenizer(["x"])).shape[-1])
+    return LoadedModel(model, preprocess, tokenizer, size, dim)
+
+
+def fetch_pretrained(spec: ModelSpec, cfg: dict, cache_dir: Path) -> Path:
+    """The local checkpoint of a pretrained tag: from the cache, else downloaded with a progress bar."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cached = _cached_checkpoint(cfg, cache_dir)
+    if cached:
+        return cached
+    host = _download_host(cfg)
+    _require_network(spec, host)
+    log.info("downloading %s from %s into %s", spec.text, host, cache_dir)
+    open_clip = _open_clip()
+    try:
+        target = open_clip.download_pretrained(cfg, cache_dir=str(cache_dir))
+    except Exception as err:  # network libraries raise many types; all mean the same to the user
+        raise ModelUnavailable(_offline_message(spec, f"the download from {host} failed ({err})")) from None
+    if not target or not Path(target).is_file():
+        raise ModelUnavailable(_offline_message(spec, f"the download from {host} produced no file"))
+    return Path(target)
+
+
+def _cached_checkpoint(cfg: dict, cache_dir: Path) -> Path | None:
+    hub = cfg.get("hf_hub", "")
+    if hub:
+        from huggingface_hub import try_to_load_from_cache
+
+        repo, filename = os.path.split(hub)
+        names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        if filename.endswith(".bin"):
+            names.insert(0, filename[:-4] + ".safetensors")
+        for name in names:
+            hit = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
+            if isinstance(hit, str) and Path(hit).is_file():
+                return Path(hit)
+    url = cfg.get("url", "")
+    if url:
+        local = cache_dir / os.path.basename(urllib.parse.urlparse(url).path)
+        if local.is_file():
+            return local
+    return None
+
+
+def _download_host(cfg: dict) -> str:
+    if cfg.get("hf_hub"):
+        from huggingface_hub import constants
+
+        return urllib.parse.urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    return urllib.parse.urlparse(cfg.get("url", "")).hostname or "the model server"
+
+
+def _require_network(spec: ModelSpec, host: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not after minutes of retries, when the download host is unreachable."""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return
+    except OSError as err:
+        reason = f"{host} could not be reached ({err.strerror or err})"
+    raise ModelUnavailable(_offline_message(spec, reason))
+
+
+def _offline_message(spec: ModelSpec, reason: str) -> str:
+    return (f"Could not download the model '{spec.text}': {reason}. PhotoSense downloads model weights "
+            "once, on first use, and needs the network for that. To work offline, download the weights "
+            "file elsewhere and pass it as a local file with --model "
+            f"'{spec.arch}:/path/to/weights.safetensors' (or try the bundled 'tiny-fashion' model).")

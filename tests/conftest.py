@@ -1,0 +1,43 @@
+"""Shared fixtures: an isolated environment, image factories and the bundled tiny model."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Before anything imports huggingface_hub or Qt: no test may reach the network or a display,
+# and no test may touch the user's real library or cache.
+_session_tmp = Path(tempfile.mkdtemp(prefix="photosense-tests-"))
+os.environ["PHOTOSENSE_CACHE"] = str(_session_tmp / "cache")
+os.environ["HF_ENDPOINT"] = "https://huggingface.invalid"  # RFC 2606: never resolves
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("PHOTOSENSE_LIBRARY", None)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from helpers import TINY_MODEL  # noqa: E402
+
+
+@pytest.fixture
+def library_dir(tmp_path: Path) -> Path:
+    """An empty library directory."""
+    return tmp_path / "library"
+
+
+@pytest.fixture
+def photos_dir(tmp_path: Path) -> Path:
+    """An empty photo folder."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def tiny_library(library_dir: Path):
+    """A Library using the bundled tiny model, closed after the test."""
+    from photosense import Library
+
+    lib = Library.open(library_dir, model=TINY_MODEL)
+    yield lib
+    lib.close()

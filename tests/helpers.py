@@ -1,0 +1,61 @@
+"""Test helpers: write real image files of every kind PhotoSense must handle."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+TINY_MODEL = "tiny-fashion"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def gradient(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
+    """A deterministic RGB image with structure (so resizes and rotations are detectable)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    r = (x * 255 // max(width - 1, 1)).astype(np.uint8)
+    g = (y * 255 // max(height - 1, 1)).astype(np.uint8)
+    b = np.full((height, width), rng.integers(0, 255), dtype=np.uint8)
+    return Image.fromarray(np.dstack([r, g, b]), "RGB")
+
+
+def save(img: Image.Image, path: Path, fmt: str | None = None, **opts) -> Path:
+    """Save *img* to *path* (creating folders) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, fmt, **opts)
+    return path
+
+
+def jpeg_bytes(img: Image.Image, **opts) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", **opts)
+    return buf.getvalue()
+
+
+def fashion_images(n: int, seed: int = 0, size: int = 96) -> list[tuple[Image.Image, int]]:
+    """*n* Fashion-MNIST test images (upscaled, RGB) with their labels, or skip when not installed."""
+    import pytest
+
+    from photosense import fashion_mnist as fm
+
+    if not fm.available():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    split = fm.load("test")
+    idx = fm.stratified_indices(split.labels, max(1, n // 10), seed=seed)[:n]
+    return [(Image.fromarray(split.images[i], "L").resize((size, size), Image.Resampling.BICUBIC)
+             .convert("RGB"), int(split.labels[i])) for i in idx]
+
+
+def run_cli(*args: str, library: Path | None = None, env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real ``photosense`` CLI in a subprocess and capture its output."""
+    cmd = [sys.executable, "-m", "photosense"]
+    if library is not None:
+        cmd += ["--library", str(library)]
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, env=full_env)
