@@ -10,6 +10,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from photosense import __version__, config
@@ -45,17 +46,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Add folders and index them."""
     with _open_library(args, model=args.model) as library:
         cancel = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
-        try:
-            with _IndexProgress(enabled=not args.json and not args.quiet) as progress:
-                try:
-                    summary = library.index(args.paths, progress=progress.update, cancel=cancel,
-                                            workers=args.workers, batch_size=args.batch_size)
-                except KeyboardInterrupt:
-                    cancel.set()
-                    raise
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        with _graceful_stop(cancel), _IndexProgress(enabled=not args.json and not args.quiet) as progress:
+            summary = library.index(args.paths, progress=progress.update, cancel=cancel,
+                                    workers=args.workers, batch_size=args.batch_size)
     if args.json:
         _emit_json(summary.to_json())
     elif not args.quiet:
@@ -73,6 +66,24 @@ def cmd_index(args: argparse.Namespace) -> int:
         if summary.cancelled:
             con.print("Stopped early; run the command again to continue where it stopped.")
     return EXIT_OK
+
+
+@contextmanager
+def _graceful_stop(cancel: threading.Event):
+    """First SIGINT/SIGTERM: finish the batch in flight, save, exit 0. A second SIGINT aborts."""
+    def stop(signum, _frame):
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        cancel.set()
+        if signum == signal.SIGINT:
+            _stderr_console().print("Stopping after the current batch (Ctrl-C again to abort)…")
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _print_hits(hits, as_json: bool) -> None:
@@ -260,15 +271,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _QuietLibraries(logging.Filter):
+    """Libraries that log through the root logger (open_clip) are heard only in verbose mode."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "root" and record.levelno < logging.ERROR:
+            return self.level <= logging.INFO
+        return True
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     from rich.logging import RichHandler
 
     handler = RichHandler(console=_stderr_console(), show_path=False, show_time=verbose > 1)
+    handler.addFilter(_QuietLibraries(level))
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     logging.captureWarnings(True)
     warnings.simplefilter("default")
-    for noisy in ("PIL", "urllib3", "huggingface_hub", "root"):
+    for noisy in ("PIL", "urllib3", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -129,3 +129,32 @@ def write_library(dest: Path, split: Split, indices: np.ndarray, size: int = 112
             img.save(path, fmt, **opts)
         out.append(GeneratedPhoto(path, int(split.labels[i])))
     return out
+
+
+def class_query(label: int) -> str:
+    """The text query that names a class (what a person would type)."""
+    return CLASS_NAMES[label]
+
+
+def search_precision(library, photos: list[GeneratedPhoto], k: int = 20) -> dict[str, float]:
+    """Precision@k of a text search naming each class, over a library made by :func:`write_library`."""
+    truth = {str(p.path): p.label for p in photos}
+    out = {}
+    for label, name in enumerate(CLASS_NAMES):
+        hits = library.search(class_query(label), limit=k)
+        out[name] = sum(truth.get(h.path) == label for h in hits) / k
+    return out
+
+
+def similar_precision(library, photos: list[GeneratedPhoto], k: int = 10, queries: int = 300,
+                      seed: int = 0) -> float:
+    """Mean precision@k of "find similar" (same class) from *queries* random library photos."""
+    truth = {str(p.path): p.label for p in photos}
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(photos), size=min(queries, len(photos)), replace=False)
+    scores = []
+    for i in picks.tolist():
+        query = photos[i]
+        hits = library.similar(query.path, limit=k)
+        scores.append(sum(truth.get(h.path) == query.label for h in hits) / k)
+    return float(np.mean(scores))

@@ -14,6 +14,7 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("PHOTOSENSE_LIBRARY", None)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import TINY_MODEL  # noqa: E402
@@ -40,4 +41,23 @@ def tiny_library(library_dir: Path):
 
     lib = Library.open(library_dir, model=TINY_MODEL)
     yield lib
+    lib.close()
+
+
+@pytest.fixture(scope="session")
+def fashion_library(tmp_path_factory):
+    """The Fashion-MNIST test split (10k) as a photo library: upscaled, mixed formats, some stored
+    rotated with an EXIF orientation tag; indexed with the bundled tiny model."""
+    from photosense import Library
+    from photosense import fashion_mnist as fm
+
+    if not fm.available():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    root = tmp_path_factory.mktemp("fashion")
+    split = fm.load("test")
+    photos = fm.write_library(root / "photos", split, np.arange(len(split.labels)))
+    lib = Library.open(root / "library", model=TINY_MODEL)
+    summary = lib.index([root / "photos"])
+    assert summary.failed == 0 and summary.indexed == len(photos)
+    yield lib, photos
     lib.close()

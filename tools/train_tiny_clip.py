@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,11 @@ TRAIN_TEMPLATES = (
     "a product photo of a {}.", "a grayscale picture of the {}.", "a small photo of a {}.",
     "a photo of my {}.", "a {} on a plain background.",
 )
+
+
+def caption(template: str, label: str) -> str:
+    """Fill a training template, fixing the article ("a ankle boot" -> "an ankle boot")."""
+    return re.sub(r"\b([Aa]) (?=[aeiouAEIOU])", lambda m: m.group(1) + "n ", template.format(label))
 
 
 def zero_shot_accuracy(model, tokenizer, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -123,7 +129,7 @@ def main() -> int:
     print(f"tiny-fashion: {n_params / 1e6:.2f} M parameters, mean={mean:.4f} std={std:.4f}")
 
     # Every (class, synonym, template) caption is tokenized once; a batch draws one per image.
-    captions = [[prompts.fill(t, s) for s in fm.SYNONYMS[c] for t in TRAIN_TEMPLATES]
+    captions = [[caption(t, s) for s in fm.SYNONYMS[c] for t in TRAIN_TEMPLATES]
                 for c in range(len(fm.CLASS_NAMES))]
     caption_tokens = [tokenizer(c) for c in captions]
 

@@ -62,12 +62,13 @@ class Embedder:
                  precision: str | None = None) -> None:
         self.spec = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
         self._cache_dir = cache_dir
-        self._requested_device = device
+        self.requested_device = device
         self._requested_precision = precision
         if precision is not None and precision not in PRECISIONS:
             raise UsageError(f"Unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}.")
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
+        self._encode_text: Any = None
         self.device = "cpu"
         self.precision = "fp32"
         self._dtype: Any = None
@@ -87,12 +88,13 @@ class Embedder:
             if self._loaded is None:
                 import torch
 
-                device = available_device(self._requested_device)
+                device = available_device(self.requested_device)
                 precision = self._requested_precision or default_precision(device)
                 loaded = build(self.spec, self._cache_dir)
                 dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
                 loaded.model.to(device=device, dtype=dtype)
                 self.device, self.precision, self._dtype = device, precision, dtype
+                self._encode_text = _verified_trimmed_text_encoder(loaded) or loaded.model.encode_text
                 log.info("model %s on %s (%s), %d-d embeddings", self.spec, device, precision, loaded.dim)
                 self._loaded = loaded
         return self._loaded
@@ -130,7 +132,7 @@ class Embedder:
         loaded = self.load()
         with torch.inference_mode():
             tokens = loaded.tokenizer(list(texts)).to(self.device)
-            return self._normalized(loaded.model.encode_text(tokens))
+            return self._normalized(self._encode_text(tokens))
 
     @staticmethod
     def _normalized(features) -> np.ndarray:
@@ -139,6 +141,52 @@ class Embedder:
         features = features.float()
         features = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         return features.cpu().numpy().astype(np.float32, copy=False)
+
+
+def _trimmed_text_encoder(model: Any) -> Any:
+    """A text encoder that stops at the longest prompt instead of the full context (77 tokens).
+
+    CLIP's text tower is causal and pools at the end-of-text token, so the padding after it cannot
+    change the result; skipping it makes a short query ~5x cheaper, which is most of a search's
+    latency on a CPU. Only for the standard open_clip ``CLIP`` class (None otherwise).
+    """
+    from open_clip.model import CLIP
+    from open_clip.transformer import text_global_pool
+
+    if type(model) is not CLIP or model.text_pool_type != "argmax" or model.attn_mask is None:
+        return None
+
+    def encode(tokens):
+        n = int(tokens.argmax(dim=-1).max()) + 1  # the end-of-text token has the highest id
+        tokens = tokens[:, :n]
+        cast = model.transformer.get_cast_dtype()
+        x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:n].to(cast)
+        x = model.transformer(x, attn_mask=model.attn_mask[:n, :n])
+        x = text_global_pool(model.ln_final(x), tokens, model.text_pool_type)
+        projection = model.text_projection
+        return projection(x) if callable(projection) and not hasattr(projection, "shape") else x @ projection
+
+    return encode
+
+
+def _verified_trimmed_text_encoder(loaded: LoadedModel) -> Any:
+    """The trimmed encoder, if it reproduces the model's own ``encode_text`` on a probe; else None."""
+    import torch
+
+    encode = _trimmed_text_encoder(loaded.model)
+    if encode is None:
+        return None
+    probe = loaded.tokenizer(["a photo of a dog on the beach.", "sunset"])
+    device = next(loaded.model.parameters()).device
+    with torch.inference_mode():
+        full = loaded.model.encode_text(probe.to(device)).float()
+        try:
+            fast = encode(probe.to(device)).float()
+        except Exception as err:  # an architecture this shortcut does not fit
+            log.debug("trimmed text encoding unavailable: %s", err)
+            return None
+    cos = torch.nn.functional.cosine_similarity(full, fast, dim=-1).min().item()
+    return encode if cos > 0.9999 else None
 
 
 def ensemble(vectors: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ import numpy as np
 
 from photosense.core import paths
 from photosense.core.catalog import Catalog, Photo, PhotoMeta
-from photosense.core.embedder import Embedder
-from photosense.core.errors import ImageError
+from photosense.core.embedder import Embedder, available_device
+from photosense.core.errors import ImageError, PhotoSenseError
 from photosense.core.media import FileVanished, open_image
 from photosense.core.scanner import partial_hash
 from photosense.core.vectors import VectorIndex
@@ -124,17 +124,14 @@ class Indexer:
         started = time.monotonic()
         if not photos:
             return stats
-        self.embedder.load()
-        batch_size = self.batch_size or default_batch_size(self.embedder.device)
-        min_side = self.embedder.image_size
+        # The model loads lazily, on the first photo that needs decoding: a run that only
+        # meets copies of known photos does no model work at all.
+        batch_size = self.batch_size or default_batch_size(available_device(self.embedder.requested_device))
         self._known_hashes = self.catalog.embedded_by_hash(self.model_id)
         total = len(photos)
         report = Progress(done=0, total=total)
         rate_window: deque[tuple[float, int]] = deque(maxlen=20)
         last_save = time.monotonic()
-
-        def prepare(photo: Photo):
-            return self._prepare(photo, min_side)
 
         ready: list[_Ready] = []
         reuse: list[_Reuse] = []
@@ -194,22 +191,32 @@ class Indexer:
                     photo = next(queue, None)
                     if photo is None:
                         return
-                    pending.append(pool.submit(prepare, photo))
+                    pending.append(pool.submit(self._prepare, photo))
 
             top_up()
-            while pending:
-                item = pending.popleft().result()
-                top_up()
-                {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
-                report.current = item.photo.path
-                if len(ready) >= batch_size or len(reuse) + len(failed) + len(vanished) >= batch_size:
-                    flush()
+            try:
+                while pending:
+                    item = pending.popleft().result()
+                    top_up()
+                    {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
+                    report.current = item.photo.path
+                    if len(ready) >= batch_size or len(reuse) + len(failed) + len(vanished) >= batch_size:
+                        flush()
+                        if cancel is not None and cancel.is_set():
+                            break  # decoded-but-unsaved photos stay pending for the next run
+                for future in pending:
+                    future.cancel()
+            except BaseException:
+                # a fatal error (the model cannot load, the disk is full): stop decoding, keep what is saved
+                for future in pending:
+                    future.cancel()
+                raise
             flush(final=True)
         stats.cancelled = bool(cancel and cancel.is_set()) and report.done < total
         stats.seconds = time.monotonic() - started
         return stats
 
-    def _prepare(self, photo: Photo, min_side: int):
+    def _prepare(self, photo: Photo):
         """Runs on a decode thread: stat, hash, reuse or decode + preprocess."""
         try:
             st = os.stat(photo.path)
@@ -227,10 +234,12 @@ class Indexer:
         if source is not None and source != photo.id:
             return _Reuse(photo, digest, source)
         try:
-            decoded = open_image(photo.path, min_side=min_side)
+            decoded = open_image(photo.path, min_side=self.embedder.image_size)
             tensor = self.embedder.preprocess(decoded.image)
         except FileVanished:
             return _Vanished(photo)
+        except PhotoSenseError:
+            raise  # the model could not load: fatal for the run, not a broken photo
         except ImageError as err:
             return _Failed(photo, str(err), st.st_size, st.st_mtime_ns)
         except Exception as err:  # a decoder bug must cost one photo, never the run

@@ -6,7 +6,6 @@ import logging
 import os
 import socket
 import urllib.parse
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +111,7 @@ def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
     if spec.kind == "dir":
         name = f"local-dir:{spec.path}"
     elif spec.kind == "random":
-        warnings.warn(f"{spec.text}: random weights, for benchmarks only; search results are meaningless.",
-                      stacklevel=2)
+        log.warning("%s: random weights, for benchmarks only; search results are meaningless.", spec.text)
         name = spec.arch
     elif spec.kind == "file":
         if not spec.path.is_file():

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from photosense.core import paths
-from photosense.core.catalog import Catalog, Folder
+from photosense.core.catalog import Catalog, FileState, Folder
 from photosense.core.media import is_image_name
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class ScanPlan:
 def plan_scan(catalog: Catalog, folders: Sequence[Folder]) -> ScanPlan:
     """Compare the files under *folders* with the catalog (stat only, plus hashes to pair up moves)."""
     plan = ScanPlan()
-    missing: dict[bytes, tuple[int, int, bytes | None]] = {}  # key -> (id, size, hash)
+    missing: dict[bytes, FileState] = {}  # catalog rows whose file is gone
     fresh: list[tuple[int, FoundFile]] = []
     for folder in folders:
         known = {bytes(s.path): s for s in catalog.file_states(folder.id)}
@@ -146,34 +146,42 @@ def plan_scan(catalog: Catalog, folders: Sequence[Folder]) -> ScanPlan:
                 fresh.append((folder.id, found))
         for key, state in known.items():
             if key not in on_disk:
-                missing[key] = (state.id, state.size, state.hash)
+                missing[key] = state
         plan.forgotten_failures += [k for k in failed if k not in on_disk]
     _pair_moves(plan, missing, fresh)
     return plan
 
 
-def _pair_moves(plan: ScanPlan, missing: dict[bytes, tuple[int, int, bytes | None]],
-                fresh: list[tuple[int, FoundFile]]) -> None:
-    """A vanished photo and a new file with the same size and partial hash are one photo that moved."""
-    by_size: dict[int, list[tuple[int, bytes | None]]] = defaultdict(list)
-    for photo_id, size, digest in missing.values():
-        by_size[size].append((photo_id, digest))
-    claimed: set[int] = set()
+def _pair_moves(plan: ScanPlan, missing: dict[bytes, FileState], fresh: list[tuple[int, FoundFile]]) -> None:
+    """A vanished photo and a new file with the same size and partial hash are one photo that moved.
+
+    When several new files match (the photo was moved and also copied), the one that kept the
+    modification time and then the file name is the moved original; the others are copies.
+    """
+    sizes = {state.size for state in missing.values() if state.hash}
+    by_digest: dict[bytes, list[tuple[int, FoundFile]]] = defaultdict(list)
     for folder_id, found in fresh:
-        candidates = [(i, d) for i, d in by_size.get(found.size, ()) if d and i not in claimed]
-        match = None
-        if candidates:
+        if found.size in sizes:
             try:
-                digest = partial_hash(found.key, found.size)
+                by_digest[partial_hash(found.key, found.size)].append((folder_id, found))
             except OSError:
-                digest = None
-            match = next((i for i, d in candidates if d == digest), None)
-        if match is not None:
-            claimed.add(match)
-            plan.moved.append((match, found.key, folder_id, found.mtime_ns))
-        else:
+                pass  # vanished or unreadable: the indexer will say so
+    claimed: set[bytes] = set()
+    moved_ids: set[int] = set()
+    for key, state in missing.items():
+        candidates = [c for c in by_digest.get(bytes(state.hash or b""), ()) if c[1].key not in claimed]
+        if not candidates:
+            continue
+        name = os.path.basename(key)
+        folder_id, found = max(candidates, key=lambda c: (c[1].mtime_ns == state.mtime_ns,
+                                                         os.path.basename(c[1].key) == name))
+        claimed.add(found.key)
+        moved_ids.add(state.id)
+        plan.moved.append((state.id, found.key, folder_id, found.mtime_ns))
+    for folder_id, found in fresh:
+        if found.key not in claimed:
             plan.new[folder_id].append(found)
-    plan.removed = [photo_id for photo_id, _, _ in missing.values() if photo_id not in claimed]
+    plan.removed = [state.id for state in missing.values() if state.id not in moved_ids]
 
 
 def apply_plan(catalog: Catalog, plan: ScanPlan) -> None:

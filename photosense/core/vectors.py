@@ -36,11 +36,11 @@ def _normalize_rows(x: np.ndarray) -> np.ndarray:
 class VectorIndex:
     """Cosine-similarity kNN keyed by photo id, persisted under *folder* as ``<name>.*``."""
 
-    def __init__(self, folder: Path, name: str, dim: int, exact_limit: int = EXACT_LIMIT) -> None:
+    def __init__(self, folder: Path, name: str, dim: int, exact_limit: int | None = None) -> None:
         self.folder = Path(folder)
         self.name = name
         self.dim = dim
-        self.exact_limit = exact_limit
+        self.exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
         self._lock = threading.RLock()
         # exact mode: a growable matrix; hnsw mode: self._hnsw (vectors live inside hnswlib)
         self._ids = np.empty(0, dtype=np.int64)

@@ -1,0 +1,214 @@
+"""The Library API end to end with the bundled tiny model: index, incremental runs, search, similar."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from helpers import TINY_MODEL, fashion_images, gradient, save
+from photosense import Library
+from photosense.core.errors import ModelMismatch, NotInLibrary, UsageError
+from photosense.fashion_mnist import CLASS_NAMES
+
+
+@pytest.fixture
+def fashion_folder(photos_dir):
+    """40 Fashion-MNIST photos (4 per class) as JPEG/PNG files; returns {path: label}."""
+    labels = {}
+    for n, (img, label) in enumerate(fashion_images(40, seed=3)):
+        path = save(img, photos_dir / f"f{n:02d}.{'jpg' if n % 2 else 'png'}")
+        labels[str(path)] = label
+    return labels
+
+
+def test_index_records_broken_files_and_indexes_the_rest(tiny_library, photos_dir):
+    save(gradient(), photos_dir / "good.jpg")
+    save(gradient(seed=2), photos_dir / "sub" / "good2.png")
+    (photos_dir / "empty.jpg").touch()
+    (photos_dir / "page.jpg").write_text("<html><body>not a photo</body></html>")
+    summary = tiny_library.index([photos_dir])
+    assert (summary.indexed, summary.failed) == (2, 2)
+    status = tiny_library.status()
+    assert {k: status[k] for k in ("photos", "indexed", "pending", "failed")} == \
+        {"photos": 2, "indexed": 2, "pending": 0, "failed": 2}
+    assert status["model"] == TINY_MODEL and status["folders"] == [str(photos_dir)]
+    reasons = {os.path.basename(f.path): f.reason for f in tiny_library.failures()}
+    assert reasons == {"empty.jpg": "empty file (0 bytes)", "page.jpg": "not an image: the file is an HTML page"}
+
+
+def test_rerun_does_no_model_work(library_dir, photos_dir):
+    save(gradient(), photos_dir / "a.jpg")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+    with Library.open(library_dir) as lib:  # the library remembers its model
+        summary = lib.index([photos_dir])
+        assert summary.indexed == 0 and summary.skipped == 1
+        assert not lib.embedder.loaded
+
+
+def test_copies_reuse_embeddings_and_moves_keep_identity(library_dir, photos_dir):
+    original = save(gradient(seed=5), photos_dir / "a.jpg")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+        photo_id = lib.photo(original).id
+        vector = lib.vectors().vectors([photo_id])[0]
+    shutil.copy(original, photos_dir / "copy.jpg")
+    (photos_dir / "sorted").mkdir()
+    os.replace(original, photos_dir / "sorted" / "a.jpg")
+    with Library.open(library_dir) as lib:
+        summary = lib.index()
+        assert (summary.moved, summary.reused, summary.indexed) == (1, 1, 0)
+        assert not lib.embedder.loaded  # neither a move nor a copy needs the model
+        assert lib.photo(photos_dir / "sorted" / "a.jpg").id == photo_id
+        copy = lib.photo(photos_dir / "copy.jpg")
+        assert copy.id != photo_id
+        assert np.allclose(lib.vectors().vectors([copy.id])[0], vector)
+        assert lib.status()["photos"] == 2
+
+
+def test_deleted_and_changed_files(tiny_library, photos_dir):
+    a = save(gradient(seed=1), photos_dir / "a.jpg")
+    b = save(gradient(seed=2), photos_dir / "b.jpg")
+    tiny_library.index([photos_dir])
+    b_id = tiny_library.photo(b).id
+    a.unlink()
+    save(gradient(seed=3, width=90), b)
+    summary = tiny_library.index()
+    assert summary.removed == 1 and summary.indexed == 1
+    assert tiny_library.photo(b).id == b_id  # same file, new content: same photo, new embedding
+    assert set(tiny_library.vectors().ids().tolist()) == {b_id}
+    with pytest.raises(NotInLibrary):
+        tiny_library.photo(a)
+
+
+def test_search_ranks_the_named_class_first(tiny_library, photos_dir, fashion_folder):
+    tiny_library.index([photos_dir])
+    hits = tiny_library.search("ankle boot", limit=4)
+    assert len(hits) == 4
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(os.path.isabs(h.path) for h in hits)
+    assert sum(fashion_folder[h.path] == CLASS_NAMES.index("ankle boot") for h in hits) >= 3
+
+
+def test_similar_leaves_the_query_out_and_accepts_outside_images(tiny_library, photos_dir, fashion_folder,
+                                                                  tmp_path):
+    tiny_library.index([photos_dir])
+    query = next(p for p, label in fashion_folder.items() if label == CLASS_NAMES.index("trousers"))
+    hits = tiny_library.similar(query, limit=3)
+    assert query not in [h.path for h in hits]
+    assert sum(fashion_folder[h.path] == CLASS_NAMES.index("trousers") for h in hits) >= 2
+    outside = tmp_path / "outside.jpg"
+    shutil.copy(query, outside)
+    outside_hits = tiny_library.similar(outside, limit=3)
+    assert outside_hits[0].path == query and outside_hits[0].score > 0.99
+
+
+def test_similar_of_unknown_path_and_empty_query_are_clear_errors(tiny_library, photos_dir):
+    save(gradient(), photos_dir / "a.jpg")
+    tiny_library.index([photos_dir])
+    with pytest.raises(NotInLibrary, match="neither a photo of this library nor an image file"):
+        tiny_library.similar(photos_dir / "nope.jpg")
+    with pytest.raises(UsageError, match="empty"):
+        tiny_library.search("   ")
+
+
+def test_another_model_is_refused(library_dir, photos_dir):
+    save(gradient(), photos_dir / "a.jpg")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+    with pytest.raises(ModelMismatch, match="was indexed with the model 'tiny-fashion'"):
+        Library.open(library_dir, model="ViT-B-32:none")
+
+
+def test_cancel_stops_after_a_batch_and_resumes(library_dir, photos_dir):
+    for n in range(12):
+        save(gradient(seed=n), photos_dir / f"{n}.png")
+    cancel = threading.Event()
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        summary = lib.index([photos_dir], cancel=cancel, batch_size=4,
+                            progress=lambda p: cancel.set() if p.done >= 4 else None)
+        assert summary.cancelled and summary.indexed < 12
+        assert lib.status()["pending"] == 12 - summary.indexed
+    with Library.open(library_dir) as lib:
+        assert lib.index().indexed == 12 - summary.indexed
+        assert lib.status()["pending"] == 0
+
+
+def test_vector_index_is_repaired_from_the_catalog(library_dir, photos_dir, monkeypatch):
+    monkeypatch.setattr("photosense.core.vectors.EXACT_LIMIT", 2)  # force the hnswlib file
+    for n in range(6):
+        save(gradient(seed=n), photos_dir / f"{n}.png")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+        ids = set(lib.vectors().ids().tolist())
+    vectors_dir = library_dir / "vectors"
+    assert any(p.suffix == ".hnsw" for p in vectors_dir.iterdir())
+    # lose the graph entirely: it is rebuilt from the embeddings in the catalog
+    for p in vectors_dir.iterdir():
+        p.unlink()
+    with Library.open(library_dir) as lib:
+        assert set(lib.vectors().ids().tolist()) == ids
+        assert lib.search("a bag", limit=2)
+
+
+def test_progress_reports_rate_and_eta(tiny_library, photos_dir):
+    for n in range(10):
+        save(gradient(seed=n), photos_dir / f"{n}.jpg")
+    seen = []
+    tiny_library.index([photos_dir], batch_size=4, progress=seen.append)
+    assert seen[0].phase == "scanning"
+    last = seen[-1]
+    assert (last.done, last.total) == (10, 10) and last.rate > 0 and last.eta == 0
+
+
+def test_model_loads_once_under_a_lock(tmp_path, monkeypatch):
+    from photosense.core import embedder as embedder_module
+
+    calls = []
+    real_build = embedder_module.build
+
+    def counting_build(*args, **kwargs):
+        calls.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(embedder_module, "build", counting_build)
+    emb = embedder_module.Embedder(TINY_MODEL, tmp_path)
+    assert not emb.loaded
+    threads = [threading.Thread(target=emb.load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and emb.loaded
+
+
+def test_bf16_on_cpu_keeps_embeddings_close_to_fp32(tmp_path):
+    from photosense.core.embedder import Embedder
+
+    images = [img for img, _ in fashion_images(20, seed=7)] + [gradient(seed=s) for s in range(4)]
+    out = {}
+    for precision in ("fp32", "bf16"):
+        emb = Embedder(TINY_MODEL, tmp_path, device="cpu", precision=precision)
+        import torch
+
+        out[precision] = emb.encode_images(torch.stack([emb.preprocess(i) for i in images]))
+    cosines = (out["fp32"] * out["bf16"]).sum(axis=1)
+    assert cosines.min() >= 0.99
+
+
+def test_trimmed_text_encoding_matches_the_full_context(tmp_path):
+    import torch
+
+    from photosense.core.embedder import Embedder
+
+    emb = Embedder(TINY_MODEL, tmp_path, device="cpu")
+    loaded = emb.load()
+    assert emb._encode_text is not loaded.model.encode_text  # the fast path is in use
+    texts = ["a photo of a sneaker.", "bag", "a grayscale picture of the ankle boot on a plain background."]
+    with torch.inference_mode():
+        full = loaded.model.encode_text(loaded.tokenizer(texts)).float()
+    full = (full / full.norm(dim=-1, keepdim=True)).numpy()
+    assert np.allclose(emb.encode_texts(texts), full, atol=1e-5)
