@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -60,7 +61,8 @@ def main() -> int:
         subset.mkdir()
         for f in files:
             (subset / f.name).symlink_to(f)
-        baseline_s, _ = run([sys.executable, str(ROOT / "bench" / "naive_loop.py"), arch, str(subset)])
+        baseline_s, _ = run([sys.executable, str(ROOT / "bench" / "naive_loop.py"), arch, str(subset),
+                                   args.device])
         print(f"baseline (open_clip README loop): {baseline_s:.1f}s, {len(files) / baseline_s:.2f} img/s",
               flush=True)
         ours_s, result = run([sys.executable, "-m", "photosense", "--library", str(Path(tmp) / "lib"),
@@ -77,28 +79,29 @@ def main() -> int:
     ceiling = model_ceiling(embedder)
     sample = files[: min(48, len(files))]
     decode_1 = decode_rate(sample, embedder, 1)
-    decode_n = decode_rate(sample, embedder, 2)
+    threads = os.cpu_count() or 2
+    decode_n = decode_rate(sample, embedder, threads)
     speedup = baseline_s / ours_s
     print()
-    print(f"| {'measure':46} | {'value':>14} |")
-    print(f"|{'-' * 48}|{'-' * 16}|")
+    print(f"| {'measure':48} | {'value':>14} |")
+    print(f"|{'-' * 50}|{'-' * 16}|")
     rows = [
         ("baseline: open_clip README loop (whole process)", f"{len(files) / baseline_s:.2f} img/s"),
         ("photosense index (whole process)", f"{len(files) / ours_s:.2f} img/s"),
         ("speed-up over the baseline (goal >= 4x)", f"{speedup:.1f}x"),
         ("model-only ceiling (ready tensors, batch 32)", f"{ceiling:.1f} img/s"),
         ("decode + preprocess, 1 thread", f"{decode_1:.1f} img/s"),
-        ("decode + preprocess, 2 threads", f"{decode_n:.1f} img/s"),
+        (f"decode + preprocess, {threads} threads", f"{decode_n:.1f} img/s"),
     ]
     for name, value in rows:
-        print(f"| {name:46} | {value:>14} |")
+        print(f"| {name:48} | {value:>14} |")
     path = save_report("indexing", {
         "images": len(files), "model": args.model, "device": args.device,
         "baseline_img_s": len(files) / baseline_s, "photosense_img_s": len(files) / ours_s,
         "speedup": speedup, "model_ceiling_img_s": ceiling, "decode_1_thread_img_s": decode_1,
-        "decode_2_threads_img_s": decode_n})
+        "decode_threads": threads, "decode_n_threads_img_s": decode_n})
     print(f"\nwritten to {path}")
-    return 0 if speedup >= 4 else 1
+    return 0 if speedup >= 4 else 1  # the >= 4x goal is for the 2-core CPU machine
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def test_local_weights_load_safely_in_both_formats(tmp_path):
     image = save(gradient(300, 200), tmp_path / "x.jpg")
     vectors = []
     for name in ("w.safetensors", "w.pt"):
-        emb = Embedder(f"ViT-S-32-alt:{tmp_path / name}", tmp_path / "cache", device="cpu")
+        emb = Embedder(f"ViT-S-32-alt:{tmp_path / name}", tmp_path / "cache", device="cpu", precision="fp32")
         from photosense.core.media import open_image
 
         vectors.append(emb.encode_images(emb.preprocess(open_image(image).image)[None])[0])
