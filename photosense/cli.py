@@ -268,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH")
 
     add("models", cmd_models, "list bundled models and how to name others")
+
+    # Command groups that live in their own modules (each exposes register(add, model_options)).
+    from photosense import cli_app, cli_organize, cli_sync
+
+    for group in (cli_sync, cli_app, cli_organize):
+        group.register(add, model_options)
     return parser
 
 

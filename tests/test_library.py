@@ -204,7 +204,7 @@ def test_trimmed_text_encoding_matches_the_full_context(tmp_path):
 
     from photosense.core.embedder import Embedder
 
-    emb = Embedder(TINY_MODEL, tmp_path, device="cpu")
+    emb = Embedder(TINY_MODEL, tmp_path, device="cpu", precision="fp32")  # exact comparison: no bf16
     loaded = emb.load()
     assert emb._encode_text is not loaded.model.encode_text  # the fast path is in use
     texts = ["a photo of a sneaker.", "bag", "a grayscale picture of the ankle boot on a plain background."]

@@ -1,0 +1,12 @@
+"""Organizing commands of the CLI: tags (prompt sets) and albums."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser], Any]) -> None:
+    """Add this group's subcommands to the parser (``add(name, func, help)`` returns the subparser)."""
