@@ -53,7 +53,59 @@ def _v1(db: sqlite3.Connection) -> None:
     ):
         db.execute(stmt)
 
+def _v2(db: sqlite3.Connection) -> None:
+    """Prompt sets, tags, albums (smart and manual) with pins and excludes, and the organize marker.
+
+    Every row that names a photo cascades on its deletion (the catalog turns ``foreign_keys`` on),
+    and photos keep their id across moves, so tags and albums follow a photo wherever it goes.
+    """
+    for stmt in (
+        # source: the TOML text the set was parsed from (NULL for the built-in "manual" set)
+        """CREATE TABLE prompt_sets(
+               id INTEGER PRIMARY KEY,
+               name TEXT NOT NULL UNIQUE,
+               source TEXT,
+               updated_at REAL NOT NULL)""",
+        # source 'auto': written by the tagger, rewritten freely; 'manual': the user's accept
+        # (rejected = 0) or reject (rejected = 1), never touched by the tagger
+        """CREATE TABLE tags(
+               photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+               set_id INTEGER NOT NULL REFERENCES prompt_sets(id) ON DELETE CASCADE,
+               label TEXT NOT NULL,
+               score REAL,
+               source TEXT NOT NULL CHECK(source IN ('auto', 'manual')),
+               rejected INTEGER NOT NULL DEFAULT 0 CHECK(rejected IN (0, 1)),
+               updated_at REAL NOT NULL,
+               PRIMARY KEY(photo_id, set_id, label)) WITHOUT ROWID""",
+        "CREATE INDEX tags_label ON tags(set_id, label, photo_id)",
+        # kind 'smart': filled from description (+ filters, a JSON object) above a calibrated
+        # cut-off; threshold is an optional expert override of that cut-off
+        """CREATE TABLE albums(
+               id INTEGER PRIMARY KEY,
+               name TEXT NOT NULL UNIQUE,
+               kind TEXT NOT NULL CHECK(kind IN ('smart', 'manual')),
+               description TEXT,
+               filters TEXT NOT NULL DEFAULT '{}',
+               threshold REAL,
+               created_at REAL NOT NULL)""",
+        # state 'match': a smart album's computed member; 'pinned' / 'excluded': the user's choice
+        """CREATE TABLE album_photos(
+               album_id INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+               photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+               state TEXT NOT NULL CHECK(state IN ('match', 'pinned', 'excluded')),
+               score REAL,
+               added_at REAL NOT NULL,
+               PRIMARY KEY(album_id, photo_id)) WITHOUT ROWID""",
+        "CREATE INDEX album_photos_photo ON album_photos(photo_id)",
+        # which embedding (by photos.indexed_at) tags and smart albums last saw for a photo:
+        # anything indexed later, by any code path, is organized once
+        """CREATE TABLE organized(
+               photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+               indexed_at REAL NOT NULL)""",
+    ):
+        db.execute(stmt)
+
 
 # Append-only: never edit a released step, add the next one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
