@@ -18,7 +18,8 @@ from photosense.core.indexer import Indexer, IndexStats, Progress, ProgressCallb
 from photosense.core.lock import WriterLock
 from photosense.core.media import open_image
 from photosense.core.models import DEFAULT_MODEL, ModelSpec, parse_spec
-from photosense.core.scanner import apply_plan, plan_scan
+from photosense.core.changes import ChangeBatch, apply_moves, plan_scopes
+from photosense.core.scanner import ScanPlan, apply_plan, plan_scan
 from photosense.core.search import Hit, TextVectors, nearest
 from photosense.core.vectors import VectorIndex
 
@@ -50,6 +51,7 @@ class Library:
         self._device = device
         self._precision = precision
         self._lock = threading.RLock()
+        self._write_lock = threading.RLock()  # one writing thread at a time (WriterLock is per process)
         self._writer = WriterLock(self.directory)
         self._embedder: Embedder | None = None
         self._vectors: VectorIndex | None = None
@@ -175,7 +177,7 @@ class Library:
         folder = next((f for f in self.catalog.folders() if f.path == key), None)
         if folder is None:
             raise NotInLibrary(f"{paths.display(key)} is not a library folder.")
-        with self._writer:
+        with self._write_lock, self._writer:
             removed = self.catalog.remove_folder(folder.id)
             vectors = self.vectors()
             if vectors is not None:
@@ -194,12 +196,39 @@ class Library:
         whose content is already known reuse its embedding. Unreadable files are recorded as
         failures (see :meth:`failures`) and never stop the run.
         """
-        with self._writer:
+        with self._write_lock, self._writer:
             targets = [self.add_folder(p) for p in (paths_to_add or [])]
             folders = targets or self.catalog.folders()
             if progress:
                 progress(Progress(done=0, total=0, phase="scanning"))
             plan = plan_scan(self.catalog, folders)
+            return self._index_plan(plan, progress=progress, cancel=cancel, workers=workers,
+                                    batch_size=batch_size)
+
+    def apply_changes(self, batch: ChangeBatch, *, progress: ProgressCallback | None = None,
+                      cancel: threading.Event | None = None) -> IndexSummary:
+        """Bring the library up to date with one batch of file changes (from a ``FolderWatcher``).
+
+        Reported moves update paths in place (same id, embedding, tags, albums; no model work),
+        then only the folders the batch names are rescanned, and pending photos are indexed.
+        An empty batch just indexes what is pending.
+        """
+        with self._write_lock, self._writer:
+            folders = self.catalog.folders()
+            moved, dropped = apply_moves(self.catalog, folders, batch.moves)
+            if dropped and self.vectors() is not None:
+                self.vectors().remove(dropped)
+            plan = plan_scopes(self.catalog, folders, batch.coalesced_scopes(), batch.busy)
+            summary = self._index_plan(plan, progress=progress, cancel=cancel)
+            summary.moved += moved
+            summary.removed += len(dropped)
+            return summary
+
+    def _index_plan(self, plan: ScanPlan, *, progress: ProgressCallback | None,
+                    cancel: threading.Event | None, workers: int | None = None,
+                    batch_size: int | None = None) -> IndexSummary:
+        """Write a scan plan to the catalog and vectors, then index every pending photo."""
+        with self._write_lock, self._writer:
             for folder, reason in plan.errors.items:
                 log.warning("skipped unreadable folder %s: %s", paths.display(folder), reason)
             apply_plan(self.catalog, plan)
@@ -272,6 +301,42 @@ class Library:
     def failures(self) -> list[Failure]:
         """Files that could not be indexed, with the reason."""
         return self.catalog.failures()
+
+    def check(self, repair: bool = False) -> list[str]:
+        """Problems found between the catalog and the vector index as saved (empty: they agree).
+
+        With *repair*, unusable stored embeddings are dropped (the photos become pending again)
+        and the vector index is brought in line with the catalog and saved; the problems found
+        are still returned.
+        """
+        with self._write_lock:
+            model_id = self.catalog.model_id(self.model_spec)
+            dim = self.catalog.model_dim(model_id) if model_id is not None else None
+            problems, bad = self.catalog.problems(model_id, dim)
+            if model_id is None:
+                return problems
+            truth = set(self.catalog.embedding_ids(model_id).tolist()) - set(bad)
+            saved = VectorIndex(self.directory / "vectors", f"model-{model_id}", dim)
+            held = saved.load()
+            if held is None and len(truth) > saved.exact_limit:
+                problems.append(f"the search index file of {len(truth)} photos is missing or unreadable")
+            elif held is not None:
+                for ids, what in ((sorted(truth - held), "embedded in the catalog but missing from the "
+                                   "search index"), (sorted(held - truth), "in the search index but not "
+                                   "embedded in the catalog")):
+                    if ids:
+                        problems.append(f"{len(ids)} photos {what} (ids {', '.join(map(str, ids[:10]))}"
+                                        f"{', …' if len(ids) > 10 else ''})")
+            if repair and problems:
+                with self._writer:
+                    self.catalog.drop_embeddings(bad, model_id)  # and embeddings of no photo
+                    with self._lock:
+                        self._vectors = None
+                    vectors = self.vectors()  # reloads the saved index and repairs it from the catalog
+                    if vectors is not None:
+                        vectors.save()
+                log.info("check: repaired %d problems", len(problems))
+            return problems
 
     def photo(self, path: str | os.PathLike[str]) -> Photo:
         """The catalog record of a library photo (raises :class:`NotInLibrary`)."""

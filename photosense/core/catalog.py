@@ -246,6 +246,64 @@ class Catalog:
         return [FileState(*r) for r in self._query(
             "SELECT id, path, size, mtime_ns, hash FROM photos WHERE folder_id = ?", (folder_id,))]
 
+    def file_states_between(self, lo: bytes, hi: bytes) -> list[FileState]:
+        """Photos whose path key lies in [lo, hi) (see ``paths.folder_range``), for scoped rescans."""
+        return [FileState(*r) for r in self._query(
+            "SELECT id, path, size, mtime_ns, hash FROM photos WHERE path >= ? AND path < ?", (lo, hi))]
+
+    def failure_states_between(self, lo: bytes, hi: bytes) -> dict[bytes, tuple[int, int]]:
+        """Failed files whose path key lies in [lo, hi) -> (size, mtime_ns) when they failed."""
+        return {bytes(p): (s, m) for p, s, m in self._query(
+            "SELECT path, size, mtime_ns FROM failures WHERE path >= ? AND path < ?", (lo, hi))}
+
+    def move_tree(self, src: bytes, dest: bytes, folder_id: int) -> tuple[int, list[int]]:
+        """A folder moved from *src* to *dest*: every photo under it keeps its id with the new path.
+
+        Rows already under *dest* are stale (a rename never lands on a non-empty folder) and go;
+        failure records under *src* are dropped, so the files are retried at their new place.
+        Returns (photos moved, ids of the stale rows removed).
+        """
+        lo, hi = paths.folder_range(paths.from_db(src))
+        dlo, dhi = paths.folder_range(paths.from_db(dest))
+        cut = len(lo) - 1  # keep the separator
+        with self.transaction() as db:
+            rows = db.execute("SELECT id, path FROM photos WHERE path >= ? AND path < ?", (lo, hi)).fetchall()
+            stale = [r[0] for r in db.execute("SELECT id FROM photos WHERE path >= ? AND path < ? AND NOT "
+                                              "(path >= ? AND path < ?)", (dlo, dhi, lo, hi))]
+            db.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in stale])
+            db.executemany("UPDATE photos SET path = ?, folder_id = ? WHERE id = ?",
+                           [(dlo[:-1] + bytes(p)[cut:], folder_id, i) for i, p in rows])
+            db.execute("DELETE FROM failures WHERE path >= ? AND path < ?", (lo, hi))
+        return len(rows), stale
+
+    def problems(self, model_id: int | None, dim: int | None) -> tuple[list[str], list[int]]:
+        """Catalog self-checks: (descriptions, photo ids whose stored embedding is unusable)."""
+        found = [f"SQLite integrity: {r[0]}" for r in self._query("PRAGMA quick_check") if r[0] != "ok"]
+        orphans = self._scalar("SELECT COUNT(*) FROM embeddings e WHERE NOT EXISTS "
+                               "(SELECT 1 FROM photos p WHERE p.id = e.photo_id)")
+        if orphans:
+            found.append(f"{orphans} embeddings belong to no photo")
+        bad: list[int] = []
+        if model_id is not None and dim is not None:
+            bad = [r[0] for r in self._query("SELECT photo_id FROM embeddings WHERE model_id = ? AND "
+                                             "length(vector) != ?", (model_id, 2 * dim))]
+            if bad:
+                found.append(f"{len(bad)} stored embeddings have the wrong size (photo ids "
+                             f"{', '.join(map(str, bad[:10]))}{', …' if len(bad) > 10 else ''})")
+        return found, bad
+
+    def drop_embeddings(self, ids: Sequence[int], model_id: int | None = None) -> None:
+        """Delete stored embeddings (of one model, or all) so the photos are indexed again."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.id = photo_id)")
+            for chunk in _chunks(list(ids)):
+                marks = ",".join("?" * len(chunk))
+                if model_id is None:
+                    db.execute(f"DELETE FROM embeddings WHERE photo_id IN ({marks})", chunk)
+                else:
+                    db.execute(f"DELETE FROM embeddings WHERE model_id = ? AND photo_id IN ({marks})",
+                               (model_id, *chunk))
+
     def add_pending(self, folder_id: int, files: Iterable[tuple[bytes, int, int]]) -> int:
         """Record new files (path key, size, mtime_ns) as photos waiting to be indexed."""
         now = time.time()

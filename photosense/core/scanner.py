@@ -126,9 +126,14 @@ def plan_scan(catalog: Catalog, folders: Sequence[Folder]) -> ScanPlan:
     missing: dict[bytes, FileState] = {}  # catalog rows whose file is gone
     fresh: list[tuple[int, FoundFile]] = []
     for folder in folders:
+        if not os.path.isdir(folder.path):
+            # unmounted or offline: keep its photos (and their tags and albums) until it is back
+            plan.errors.items.append((folder.path, "the folder is missing (unmounted or offline?)"))
+            continue
         known = {bytes(s.path): s for s in catalog.file_states(folder.id)}
         failed = catalog.failure_states(folder.id)
         on_disk: set[bytes] = set()
+        errors_before = len(plan.errors.items)
         for found in walk_images(folder.path, plan.errors):
             key = bytes(found.key)
             if key in on_disk:
@@ -144,9 +149,10 @@ def plan_scan(catalog: Catalog, folders: Sequence[Folder]) -> ScanPlan:
                 plan.still_failed += 1  # unchanged since it failed: do not retry every run
             else:
                 fresh.append((folder.id, found))
+        unreadable = [paths.to_db(p) + paths.SEP for p, _ in plan.errors.items[errors_before:]]
         for key, state in known.items():
-            if key not in on_disk:
-                missing[key] = state
+            if key not in on_disk and not any(key.startswith(u) for u in unreadable):
+                missing[key] = state  # (photos under a folder that could not be read are kept)
         plan.forgotten_failures += [k for k in failed if k not in on_disk]
     _pair_moves(plan, missing, fresh)
     return plan

@@ -1,0 +1,169 @@
+"""Apply one batch of file-system changes to the catalog: reported moves by path, then scoped rescans."""
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from photosense.core import paths
+from photosense.core.catalog import Catalog, FileState, Folder
+from photosense.core.media import is_image_name
+from photosense.core.scanner import SKIPPED_DIRS, FoundFile, ScanPlan, _pair_moves, walk_images
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChangeBatch:
+    """What changed in one burst of file events: folders to rescan and moves that were reported.
+
+    ``scopes`` maps a folder key (file-system bytes) to True when its whole subtree must be
+    rescanned, False when only its direct entries changed. ``moves`` are (source, destination,
+    is_directory) keys in the order they happened. ``busy`` holds files still being written: a
+    rescan leaves them alone, and they come back in a later batch once complete.
+    """
+
+    scopes: dict[bytes, bool] = field(default_factory=dict)
+    moves: list[tuple[bytes, bytes, bool]] = field(default_factory=list)
+    busy: frozenset[bytes] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.scopes or self.moves)
+
+    def add_scope(self, key: bytes, recursive: bool) -> None:
+        """Mark a folder (recursively or just its direct entries) for rescanning."""
+        self.scopes[key] = self.scopes.get(key, False) or recursive
+
+    def merge(self, older: ChangeBatch) -> None:
+        """Fold in an older batch that could not be applied (its moves go first)."""
+        for key, recursive in older.scopes.items():
+            self.add_scope(key, recursive)
+        self.moves = older.moves + self.moves
+
+    def coalesced_scopes(self) -> list[tuple[bytes, bool]]:
+        """Scopes with everything inside a recursive scope dropped: a folder tree is one change."""
+        out: list[tuple[bytes, bool]] = []
+        covering: bytes | None = None
+        for key in sorted(self.scopes):  # byte order puts a folder right before everything inside it
+            if covering is not None and (key == covering or key.startswith(covering + paths.SEP)):
+                continue
+            out.append((key, self.scopes[key]))
+            if self.scopes[key]:
+                covering = key
+        return out
+
+
+def _folder_of(folders: Sequence[Folder], key: bytes) -> Folder | None:
+    """The innermost library folder holding *key*."""
+    best: Folder | None = None
+    for folder in folders:
+        root = paths.to_db(folder.path)
+        if (key == root or key.startswith(root + paths.SEP)) and (best is None or len(folder.path) > len(best.path)):
+            best = folder
+    return best
+
+
+def apply_moves(catalog: Catalog, folders: Sequence[Folder],
+                moves: Iterable[tuple[bytes, bytes, bool]]) -> tuple[int, list[int]]:
+    """Give moved photos (and every photo of a moved folder) their new path.
+
+    Returns the number of photos moved and the ids of stale rows dropped at the destinations.
+
+    Only moves that stay inside the library are applied here; the rescans of the same batch
+    handle the rest (a photo moved out is removed, one moved in is new).
+    """
+    count, dropped = 0, []
+    for src, dest, is_dir in moves:
+        target = _folder_of(folders, dest)
+        if target is None:
+            continue
+        if is_dir:
+            moved, stale = catalog.move_tree(src, dest, target.id)
+            count += moved
+            dropped += stale
+            continue
+        photo = catalog.photo_by_path(src)
+        if photo is None or not is_image_name(os.path.basename(dest)):
+            continue
+        try:
+            size = os.stat(dest).st_size
+        except OSError:
+            continue  # moved on again or deleted: a later scope settles it
+        if size == photo.size:
+            # the old mtime stays: if the content changed after the move, the rescan sees it
+            catalog.move_photo(photo.id, paths.from_db(dest), target.id, photo.mtime_ns)
+            count += 1
+    return count, dropped
+
+
+def _list_dir(folder: bytes) -> list[FoundFile]:
+    """The image files directly in *folder* (the same rules as the recursive walk); raises OSError."""
+    found = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith(b".") or os.fsdecode(entry.name) in SKIPPED_DIRS:
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and is_image_name(entry.name):
+                found.append(FoundFile(entry.path, st.st_size, st.st_mtime_ns))
+    return found
+
+
+def plan_scopes(catalog: Catalog, folders: Sequence[Folder], scopes: Iterable[tuple[bytes, bool]],
+                busy: frozenset[bytes] = frozenset()) -> ScanPlan:
+    """Like :func:`scanner.plan_scan`, but only inside *scopes* ((folder key, recursive) pairs).
+
+    A scope whose library folder is missing (unmounted, offline) is skipped, never swept: its
+    photos, tags and albums wait for it to come back. Files in *busy* are still being written and
+    are left as they are.
+    """
+    plan = ScanPlan()
+    missing: dict[bytes, FileState] = {}
+    fresh: list[tuple[int, FoundFile]] = []
+    for key, recursive in scopes:
+        folder = _folder_of(folders, key)
+        if folder is None or not os.path.isdir(folder.path):
+            continue
+        lo, hi = paths.folder_range(paths.from_db(key))
+        known = {bytes(s.path): s for s in catalog.file_states_between(lo, hi)}
+        failed = catalog.failure_states_between(lo, hi)
+        if not recursive:
+            known = {k: s for k, s in known.items() if os.path.dirname(k) == key}
+            failed = {k: v for k, v in failed.items() if os.path.dirname(k) == key}
+        on_disk: set[bytes] = set()
+        if os.path.isdir(key):
+            try:
+                files = list(walk_images(key, plan.errors)) if recursive else _list_dir(key)
+            except OSError as err:
+                plan.errors.items.append((paths.from_db(key), err.strerror or str(err)))
+                continue  # unreadable: keep everything it held
+        else:
+            files = []  # the folder is gone: everything it held is missing
+        for found in files:
+            fkey = bytes(found.key)
+            if fkey in busy or fkey in on_disk:
+                on_disk.add(fkey)
+                continue
+            on_disk.add(fkey)
+            state = known.get(fkey)
+            if state is not None:
+                if state.size == found.size and state.mtime_ns == found.mtime_ns:
+                    plan.unchanged += 1
+                else:
+                    plan.changed.append((state.id, found.size, found.mtime_ns))
+            elif failed.get(fkey) == (found.size, found.mtime_ns):
+                plan.still_failed += 1
+            else:
+                fresh.append((folder.id, found))
+        unreadable = [paths.to_db(p) + paths.SEP for p, _ in plan.errors.items]
+        for fkey, state in known.items():
+            if fkey not in on_disk and not any(fkey.startswith(u) for u in unreadable):
+                missing[fkey] = state
+        plan.forgotten_failures += [k for k in failed if k not in on_disk]
+    _pair_moves(plan, missing, fresh)
+    return plan

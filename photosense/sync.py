@@ -1,0 +1,201 @@
+"""``LiveSync``: keep a library in step with its folders (reconcile at start, then watch), in the background."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from photosense.core import paths
+from photosense.core.changes import ChangeBatch
+from photosense.core.errors import PhotoSenseError
+from photosense.core.indexer import ProgressCallback
+from photosense.library import IndexSummary, Library
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 5.0  # a batch that could not be applied (library busy, disk full) is retried after this
+
+
+@dataclass
+class SyncReport:
+    """One piece of work LiveSync finished: the start-up reconcile or one batch of changes.
+
+    ``kind`` is ``"reconcile"`` (changes made while PhotoSense was not running), ``"changes"``
+    (a batch of live file events) or ``"pending"`` (photos left pending by a pause or a stop).
+    ``folders`` names the folders the batch rescanned (empty for a reconcile: all of them).
+    """
+
+    kind: str
+    summary: IndexSummary
+    folders: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """True when the library's photos changed (worth refreshing a view)."""
+        s = self.summary
+        return bool(s.indexed or s.reused or s.failed or s.moved or s.removed or s.vanished)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, **self.summary.to_json(), "folders": self.folders,
+                "seconds": round(self.seconds, 3)}
+
+
+class LiveSync:
+    """Keeps *library* in step with its folders, on background threads.
+
+    ``start()`` begins watching at once (so nothing is missed), then brings the library up to
+    date with changes made while PhotoSense was not running (a normal incremental
+    :meth:`Library.index`: stat pass, mark-and-sweep, moves paired by partial hash), then applies
+    live changes as they come: new and changed files are indexed, deleted ones leave the catalog,
+    the vector index and every album, and moves or renames keep the photo's id, embedding, tags
+    and albums with no model work.
+
+    Callbacks run on LiveSync's threads, never the caller's: ``on_progress(Progress)`` during
+    indexing, ``on_change(SyncReport)`` after each reconcile or batch, and
+    ``on_error(PhotoSenseError)`` when a batch could not be applied (it is retried after
+    ``RETRY_S``). A GUI should forward them to its own thread (queued signals).
+
+    *polling* uses watchdog's ``PollingObserver`` (snapshots every *poll_interval_s*) for network
+    shares that send no change events. *debounce_s* is the quiet time that ends a burst of events;
+    *settle_s* is how long a file must go unwritten to count as complete when no close event comes.
+    """
+
+    def __init__(self, library: Library, *, polling: bool = False, debounce_s: float | None = None,
+                 settle_s: float | None = None, poll_interval_s: float | None = None,
+                 on_progress: ProgressCallback | None = None,
+                 on_change: Callable[[SyncReport], None] | None = None,
+                 on_error: Callable[[PhotoSenseError], None] | None = None) -> None:
+        from photosense.core import watcher
+
+        self.library = library
+        self.polling = polling
+        self.on_progress = on_progress
+        self.on_change = on_change
+        self.on_error = on_error
+        self._cancel = threading.Event()  # set by pause() and stop(): the run in flight ends after its batch
+        self._stopped = False
+        self._ready = threading.Event()  # the start-up reconcile is over
+        self._thread: threading.Thread | None = None
+        self._watcher = watcher.FolderWatcher(
+            [], self._apply, polling=polling,
+            debounce_s=watcher.DEBOUNCE_S if debounce_s is None else debounce_s,
+            settle_s=watcher.SETTLE_S if settle_s is None else settle_s,
+            poll_interval_s=watcher.POLL_INTERVAL_S if poll_interval_s is None else poll_interval_s)
+
+    # -- public API -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start watching and reconciling in the background; returns at once."""
+        if self._thread is not None:
+            return
+        self._watcher.hold(True)  # live batches wait for the reconcile
+        self._watcher.start()
+        self._watcher.set_roots(f.path for f in self.library.folders())
+        self._thread = threading.Thread(target=self._reconcile, name="photosense-reconcile", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Stop: the indexing batch in flight finishes and is saved, then the threads end.
+
+        Photos not reached stay pending and are indexed on the next start. Returns False when
+        the threads did not end within *timeout* seconds.
+        """
+        self._stopped = True
+        self._cancel.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._watcher.stop(timeout)
+        if self._thread is not None:
+            self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        alive = (self._thread is not None and self._thread.is_alive()) or self._watcher.alive
+        return not alive
+
+    def pause(self) -> None:
+        """Stop indexing after the batch in flight; file events are still collected (coalesced)."""
+        self._watcher.hold(True)
+        self._cancel.set()
+
+    def resume(self) -> None:
+        """Apply everything collected while paused and index what is pending."""
+        if self._stopped:
+            return
+        self._cancel.clear()
+        if self._ready.is_set():
+            self._watcher.hold(False)
+            self._watcher.flush_now()
+
+    @property
+    def paused(self) -> bool:
+        return self._cancel.is_set() and not self._stopped
+
+    def refresh_folders(self) -> None:
+        """Watch the library's folders as they are now (call after adding or removing one);
+        a newly added folder is scanned and indexed."""
+        before = set(self._watcher.roots)
+        now = [f.path for f in self.library.folders()]
+        self._watcher.set_roots(now)
+        for root in set(now) - before:
+            self._watcher.add_scope(paths.to_db(root), True)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until the reconcile is over and no batch is pending or in flight (tests, scripts)."""
+        deadline = time.monotonic() + timeout
+        if not self._ready.wait(timeout):
+            return False
+        return self._watcher.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def watched(self) -> list[str]:
+        """The folders watched now."""
+        return self._watcher.roots
+
+    # -- work (background threads) ----------------------------------------------------------
+
+    def _reconcile(self) -> None:
+        started = time.monotonic()
+        try:
+            summary = self.library.index(progress=self.on_progress, cancel=self._cancel)
+            self._report(SyncReport("reconcile", summary, seconds=time.monotonic() - started))
+        except PhotoSenseError as err:
+            self._failed(err)
+            self._watcher.flush_now()  # the first live batch retries what is pending
+        except Exception:
+            log.exception("start-up reconcile failed")
+        finally:
+            self._ready.set()
+            if not self._cancel.is_set():
+                self._watcher.hold(False)
+
+    def _apply(self, batch: ChangeBatch) -> None:
+        """Runs on the watcher's thread: one batch at a time, while later events keep coalescing."""
+        if self._stopped:
+            return
+        started = time.monotonic()
+        scopes = [paths.display(k) for k, _ in batch.coalesced_scopes()]
+        try:
+            summary = self.library.apply_changes(batch, progress=self.on_progress, cancel=self._cancel)
+        except PhotoSenseError as err:
+            self._failed(err)
+            if not self._stopped:
+                self._watcher.requeue(batch, RETRY_S)
+            return
+        kind = "changes" if batch else "pending"
+        self._report(SyncReport(kind, summary, scopes, time.monotonic() - started))
+
+    def _report(self, report: SyncReport) -> None:
+        log.debug("sync %s: %s", report.kind, report.to_json())
+        if self.on_change is not None:
+            try:
+                self.on_change(report)
+            except Exception:
+                log.exception("on_change callback failed")
+
+    def _failed(self, err: PhotoSenseError) -> None:
+        log.warning("could not update the library: %s", err)
+        if self.on_error is not None:
+            try:
+                self.on_error(err)
+            except Exception:
+                log.exception("on_error callback failed")

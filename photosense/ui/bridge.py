@@ -1,0 +1,257 @@
+"""The GUI's one door to the core: Library calls on worker pools, answers as queued signals."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from photosense.core.errors import PhotoSenseError
+from photosense.ui.tasks import Pools
+
+log = logging.getLogger(__name__)
+
+RESULT_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the grid shows: every photo, a folder, a text search, or photos like an image."""
+
+    kind: str  # "all" | "folder" | "text" | "similar"
+    value: str = ""
+
+    @property
+    def is_search(self) -> bool:
+        return self.kind in ("text", "similar")
+
+
+@dataclass
+class Results:
+    """One answer for the grid: (id, path, score or None) rows for *query*."""
+
+    query: Query
+    items: list[tuple[int, str, float | None]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def user_message(err: BaseException) -> str:
+    """A short sentence for the user (PhotoSense errors are written for people; others are bugs)."""
+    if isinstance(err, PhotoSenseError):
+        return str(err)
+    return f"Something went wrong ({type(err).__name__}). Details were written to the log file."
+
+
+class LibraryBridge(QObject):
+    """Owns the Library and the pools; every method returns at once and answers through a signal."""
+
+    opened = Signal(object)  # Library
+    openFailed = Signal(str)
+    modelLoading = Signal()
+    modelReady = Signal()
+    modelFailed = Signal(str)
+    results = Signal(object)  # Results
+    searchFailed = Signal(str)
+    folders = Signal(list)  # [str]
+    status = Signal(dict)
+    failures = Signal(list)  # [Failure]
+    details = Signal(object)  # Photo | None
+    error = Signal(str)
+
+    def __init__(self, pools: Pools, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pools = pools
+        self.library = None
+        self.model_state = "idle"  # idle | loading | ready | failed
+        self._query: Query | None = None  # the latest request; older answers are dropped
+        self._in_flight = False
+        self._pending: Query | None = None
+
+    # -- opening and the model ----------------------------------------------------------------
+
+    def open(self, directory: str | os.PathLike[str], model: str | None = None) -> None:
+        def work():
+            from photosense.library import Library
+
+            return Library.open(directory, model=model)
+
+        self.pools.run(self.pools.io, work, self._on_opened, lambda e: self._report(e, self.openFailed))
+
+    def _on_opened(self, library) -> None:
+        self.library = library
+        self.opened.emit(library)
+        self.refresh_folders()
+        self.refresh_status()
+        self.load_model()
+
+    def load_model(self) -> None:
+        """Load (downloading if needed) the model on the search pool; searches wait behind it."""
+        if self.library is None:
+            return
+        library = self.library
+        self.model_state = "loading"
+        self.modelLoading.emit()
+        self.pools.run(self.pools.search, lambda: library.embedder.load(), lambda _: self._on_model(None),
+                       lambda err: self._on_model(err))
+
+    def use_model(self, spec: str) -> None:
+        """Reopen the library with another model spec (e.g. a local weights file), then load it."""
+        if self.library is None:
+            return
+        old = self.library
+        self.library = None
+
+        def work():
+            from photosense.library import Library
+
+            directory = old.directory
+            old.close()
+            try:
+                return Library.open(directory, model=spec)
+            except PhotoSenseError:
+                self._fallback = Library.open(directory)
+                raise
+
+        def failed(err: BaseException) -> None:
+            self.library = getattr(self, "_fallback", None)
+            self._report(err, self.modelFailed)
+
+        self.pools.run(self.pools.io, work, self._on_opened, failed)
+
+    def _on_model(self, err: BaseException | None) -> None:
+        if err is None:
+            self.model_state = "ready"
+            self.modelReady.emit()
+            if self._query is not None and self._query.is_search:
+                self.request(self._query)  # a query typed while loading runs now
+            return
+        self.model_state = "failed"
+        if not isinstance(err, PhotoSenseError):
+            log.error("model load failed", exc_info=err)
+        self.modelFailed.emit(user_message(err))
+
+    # -- the grid's content -------------------------------------------------------------------
+
+    def request(self, query: Query) -> None:
+        """Show *query*. Searches run one at a time: a newer one replaces a waiting one (never queued)."""
+        self._query = query
+        if self.library is None:
+            return
+        if not query.is_search:
+            library = self.library
+            folder = query.value if query.kind == "folder" else None
+            self.pools.run(self.pools.io, lambda: Results(query, [(i, p, None) for i, p in library.photos(folder)]),
+                           self._deliver, self._search_failed)
+            return
+        if self.model_state != "ready":
+            return  # run by _on_model once the model is there
+        if self._in_flight:
+            self._pending = query
+            return
+        self._start_search(query)
+
+    def _start_search(self, query: Query) -> None:
+        import time
+
+        library = self.library
+        self._in_flight = True
+
+        def work():
+            start = time.perf_counter()
+            if query.kind == "text":
+                hits = library.search(query.value, limit=RESULT_LIMIT)
+            else:
+                hits = library.similar(query.value, limit=RESULT_LIMIT)
+            return Results(query, [(h.id, h.path, float(h.score)) for h in hits], time.perf_counter() - start)
+
+        self.pools.run(self.pools.search, work, self._search_done, self._search_error)
+
+    def _search_done(self, results: Results) -> None:
+        self._in_flight = False
+        self._deliver(results)
+        self._next_search()
+
+    def _search_error(self, err: BaseException) -> None:
+        self._in_flight = False
+        self._search_failed(err)
+        self._next_search()
+
+    def _next_search(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None and pending == self._query:
+            self._start_search(pending)
+
+    def _deliver(self, results: Results) -> None:
+        if results.query == self._query:  # a stale answer is dropped
+            self.results.emit(results)
+
+    def _search_failed(self, err: BaseException) -> None:
+        self._report(err, self.searchFailed)
+
+    # -- folders, status, details --------------------------------------------------------------
+
+    def refresh_folders(self) -> None:
+        if self.library is not None:
+            library = self.library
+            self.pools.run(self.pools.io, lambda: [f.path for f in library.folders()], self.folders.emit,
+                           self._report)
+
+    def refresh_status(self) -> None:
+        if self.library is not None:
+            self.pools.run(self.pools.io, self.library.status, self.status.emit, self._report)
+
+    def load_failures(self) -> None:
+        if self.library is not None:
+            self.pools.run(self.pools.io, self.library.failures, self.failures.emit, self._report)
+
+    def add_folder(self, path: str, then=None) -> None:
+        if self.library is not None:
+            def done(_folder: Any) -> None:
+                self.refresh_folders()
+                if then is not None:
+                    then()
+
+            self.pools.run(self.pools.io, lambda: self.library.add_folder(path), done, self._report)
+
+    def remove_folder(self, path: str, then=None) -> None:
+        if self.library is not None:
+            def done(_count: Any) -> None:
+                self.refresh_folders()
+                self.refresh_status()
+                if then is not None:
+                    then()
+
+            self.pools.run(self.pools.io, lambda: self.library.remove_folder(path), done, self._report)
+
+    def load_details(self, path: str) -> None:
+        if self.library is None:
+            return
+        library = self.library
+
+        def work():
+            try:
+                photo = library.photo(path)
+            except PhotoSenseError:
+                return None
+            return photo
+
+        self.pools.run(self.pools.io, work, self.details.emit, self._report)
+
+    def _report(self, err: BaseException, signal: Signal | None = None) -> None:
+        if not isinstance(err, PhotoSenseError):
+            log.error("background task failed", exc_info=err)
+        (signal or self.error).emit(user_message(err))
+
+    def close(self) -> None:
+        """Wait for the pools, then close the library (shutdown only)."""
+        self.pools.shutdown()
+        if self.library is not None:
+            self.library.close()
+            self.library = None
+
+
+def display_name(path: str) -> str:
+    return Path(path).name

@@ -1,0 +1,80 @@
+"""Look and feel: sizes, the stylesheet, icons from resources/icons, placeholder tiles."""
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+from photosense.assets import resource
+
+THUMB = 168  # thumbnail box in the grid, logical px
+CELL = QSize(THUMB + 20, THUMB + 40)  # thumbnail + name + margins
+TILE = QColor("#eceef2")
+ACCENT = QColor("#2563eb")
+TEXT_DIM = "#6b7280"
+
+STYLESHEET = f"""
+QMainWindow, QDialog {{ background: #f7f8fa; }}
+QLineEdit#searchBar {{
+    border: 1px solid #d5d9e0; border-radius: 10px; padding: 7px 12px; font-size: 15px;
+    background: #ffffff; selection-background-color: {ACCENT.name()};
+}}
+QLineEdit#searchBar:focus {{ border: 1px solid {ACCENT.name()}; }}
+QWidget#topBar {{ background: #ffffff; border-bottom: 1px solid #e3e6eb; }}
+QTreeWidget#sidebar, QWidget#details {{ background: #f1f3f6; border: none; }}
+QTreeWidget#sidebar {{ font-size: 13px; padding-top: 4px; }}
+QTreeWidget#sidebar::item {{ padding: 4px 2px; border-radius: 6px; }}
+QTreeWidget#sidebar::item:selected {{ background: #dbe4f5; color: #111827; }}
+QListView#grid {{ background: #ffffff; border: none; }}
+QLabel#detailsTitle {{ font-size: 15px; font-weight: 600; color: #111827; }}
+QLabel.fieldName {{ color: {TEXT_DIM}; }}
+QLabel#emptyTitle {{ font-size: 20px; font-weight: 600; color: #111827; }}
+QLabel#emptyText {{ font-size: 13px; color: {TEXT_DIM}; }}
+QPushButton#primary {{
+    background: {ACCENT.name()}; color: white; border: none; border-radius: 8px; padding: 8px 18px;
+    font-size: 13px; font-weight: 600;
+}}
+QPushButton#primary:hover {{ background: #1d4ed8; }}
+QToolButton#chip {{
+    background: #e0e9fb; color: #1e3a8a; border: none; border-radius: 12px; padding: 4px 10px;
+}}
+QToolButton#chip:hover {{ background: #cddcf8; }}
+QStatusBar {{ background: #ffffff; border-top: 1px solid #e3e6eb; }}
+QStatusBar QLabel {{ color: #374151; padding: 0 6px; }}
+QProgressBar {{ border: none; background: #e5e7eb; border-radius: 4px; max-height: 8px; min-width: 140px; }}
+QProgressBar::chunk {{ background: {ACCENT.name()}; border-radius: 4px; }}
+QSplitter::handle {{ background: #e3e6eb; }}
+"""
+
+
+@cache
+def icon(name: str) -> QIcon:
+    """An icon from resources/icons (SVG)."""
+    return QIcon(str(resource("icons", f"{name}.svg")))
+
+
+def _tile(symbol: str) -> QPixmap:
+    pixmap = QPixmap(THUMB, THUMB)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(TILE)
+    painter.drawRoundedRect(QRectF(0, 0, THUMB, THUMB), 8, 8)
+    side = THUMB // 4
+    icon(symbol).paint(painter, (THUMB - side) // 2, (THUMB - side) // 2, side, side)
+    painter.end()
+    return pixmap
+
+
+@cache
+def placeholder_pixmap() -> QPixmap:
+    """The tile shown while a thumbnail is being made."""
+    return _tile("image")
+
+
+@cache
+def broken_pixmap() -> QPixmap:
+    """The tile of a file that cannot be shown."""
+    return _tile("broken")

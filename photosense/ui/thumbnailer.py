@@ -1,0 +1,66 @@
+"""Thumbnails made on the thumbnail pool (core cache + QImage decode there); newest requests first."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage
+
+from photosense.core.thumbnails import ThumbnailCache
+from photosense.ui import style
+from photosense.ui.tasks import Pools
+
+MAX_WAITING = 400  # requests beyond this were scrolled past: the oldest are dropped
+
+
+class ThumbnailLoader(QObject):
+    """``request(path)`` returns at once; ``ready(path, image)`` follows (a null image if unusable)."""
+
+    ready = Signal(str, QImage)
+
+    def __init__(self, pools: Pools, cache: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pools = pools
+        self.cache = cache or ThumbnailCache()
+        self._waiting: OrderedDict[str, None] = OrderedDict()
+        self._running: set[str] = set()
+        self._slots = max(2, pools.thumbnails.maxThreadCount() * 2)
+
+    def request(self, path: str) -> None:
+        if path in self._running:
+            return
+        self._waiting[path] = None
+        self._waiting.move_to_end(path)  # the most recent request (visible now) goes first
+        while len(self._waiting) > MAX_WAITING:
+            self._waiting.popitem(last=False)
+        self._pump()
+
+    def forget_waiting(self) -> None:
+        """Drop requests not yet started (the grid's content changed)."""
+        self._waiting.clear()
+
+    def pending(self) -> int:
+        return len(self._waiting) + len(self._running)
+
+    def _pump(self) -> None:
+        while self._waiting and len(self._running) < self._slots:
+            path, _ = self._waiting.popitem(last=True)
+            self._running.add(path)
+            self.pools.run(self.pools.thumbnails, lambda p=path: (p, self._make(p)), self._done,
+                           lambda err, p=path: self._done((p, QImage())))
+
+    def _make(self, path: str) -> QImage:  # worker thread
+        try:
+            image = QImage(str(self.cache.get(path)))
+            if image.isNull():
+                return image
+            return image.scaled(style.THUMB, style.THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                Qt.TransformationMode.SmoothTransformation)
+        except Exception:  # noqa: BLE001 - an unusable file shows the "broken" tile, nothing more
+            return QImage()
+
+    def _done(self, result: tuple[str, QImage]) -> None:
+        path, image = result
+        self._running.discard(path)
+        self.ready.emit(path, image)
+        self._pump()
