@@ -307,9 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+    if args.command is None:  # no command: the desktop app (--help still prints the usage)
+        from photosense.cli_app import cmd_gui
+
+        return cmd_gui(args)
     _setup_logging(args.verbose)
     if getattr(args, "limit", 1) is not None and getattr(args, "limit", 1) < 1:
         parser.error("--limit must be at least 1")

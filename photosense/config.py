@@ -32,3 +32,13 @@ def model_cache_dir() -> Path:
 def log_dir() -> Path:
     """Where the app writes its log file."""
     return Path(_dirs.user_log_dir)
+
+
+def log_file() -> Path:
+    """The desktop app's log file (``$PHOTOSENSE_LOG_DIR`` overrides the folder)."""
+    return Path(os.environ.get("PHOTOSENSE_LOG_DIR") or log_dir()) / "photosense.log"
+
+
+def settings_file() -> Path:
+    """The desktop app's window settings (``$PHOTOSENSE_SETTINGS`` overrides)."""
+    return Path(os.environ.get("PHOTOSENSE_SETTINGS") or Path(_dirs.user_config_dir) / "ui.ini")

@@ -302,6 +302,14 @@ class Library:
         """Files that could not be indexed, with the reason."""
         return self.catalog.failures()
 
+    def photos(self, folder: str | os.PathLike[str] | None = None) -> list[tuple[int, str]]:
+        """(id, path) of every photo of the library, or of one library folder; newest first."""
+        if folder is None:
+            return self.catalog.photo_paths()
+        key = paths.normalize(folder)
+        match = next((f for f in self.catalog.folders() if f.path == key), None)
+        return self.catalog.photo_paths(match.id) if match is not None else []
+
     def check(self, repair: bool = False) -> list[str]:
         """Problems found between the catalog and the vector index as saved (empty: they agree).
 

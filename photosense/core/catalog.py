@@ -241,6 +241,13 @@ class Catalog:
                 out[row[0]] = _photo(row)
         return out
 
+    def photo_paths(self, folder_id: int | None = None) -> list[tuple[int, str]]:
+        """(id, path) of every photo, or of one folder's: newest taken first, then by path."""
+        where, params = ("WHERE folder_id = ?", (folder_id,)) if folder_id is not None else ("", ())
+        rows = self._query(f"SELECT id, path FROM photos {where} "
+                           "ORDER BY taken_at IS NULL, taken_at DESC, path", params)
+        return [(i, paths.from_db(p)) for i, p in rows]
+
     def file_states(self, folder_id: int) -> list[FileState]:
         """Every photo of a folder with what a scan compares (stat and hash)."""
         return [FileState(*r) for r in self._query(
