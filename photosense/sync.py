@@ -147,6 +147,11 @@ class LiveSync:
         return self._watcher.wait_idle(max(0.0, deadline - time.monotonic()))
 
     @property
+    def poll_interval_s(self) -> float:
+        """Seconds between snapshots in polling mode."""
+        return self._watcher.poll_interval_s
+
+    @property
     def watched(self) -> list[str]:
         """The folders watched now."""
         return self._watcher.roots
