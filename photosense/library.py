@@ -346,42 +346,6 @@ class Library:
         match = next((f for f in self.catalog.folders() if f.path == key), None)
         return self.catalog.photo_paths(match.id) if match is not None else []
 
-    def check(self, repair: bool = False) -> list[str]:
-        """Problems found between the catalog and the vector index as saved (empty: they agree).
-
-        With *repair*, unusable stored embeddings are dropped (the photos become pending again)
-        and the vector index is brought in line with the catalog and saved; the problems found
-        are still returned.
-        """
-        with self._write_lock:
-            model_id = self.catalog.model_id(self.model_spec)
-            dim = self.catalog.model_dim(model_id) if model_id is not None else None
-            problems, bad = self.catalog.problems(model_id, dim)
-            if model_id is None:
-                return problems
-            truth = set(self.catalog.embedding_ids(model_id).tolist()) - set(bad)
-            saved = VectorIndex(self.directory / "vectors", f"model-{model_id}", dim)
-            held = saved.load()
-            if held is None and len(truth) > saved.exact_limit:
-                problems.append(f"the search index file of {len(truth)} photos is missing or unreadable")
-            elif held is not None:
-                for ids, what in ((sorted(truth - held), "embedded in the catalog but missing from the "
-                                   "search index"), (sorted(held - truth), "in the search index but not "
-                                   "embedded in the catalog")):
-                    if ids:
-                        problems.append(f"{len(ids)} photos {what} (ids {', '.join(map(str, ids[:10]))}"
-                                        f"{', …' if len(ids) > 10 else ''})")
-            if repair and problems:
-                with self._writer:
-                    self.catalog.drop_embeddings(bad, model_id)  # and embeddings of no photo
-                    with self._lock:
-                        self._vectors = None
-                    vectors = self.vectors()  # reloads the saved index and repairs it from the catalog
-                    if vectors is not None:
-                        vectors.save()
-                log.info("check: repaired %d problems", len(problems))
-            return problems
-
     def photo(self, path: str | os.PathLike[str]) -> Photo:
         """The catalog record of a library photo (raises :class:`NotInLibrary`)."""
         photo = self.catalog.photo_by_path(path)

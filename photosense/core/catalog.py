@@ -311,34 +311,6 @@ class Catalog:
                     db.execute(f"DELETE FROM embeddings WHERE model_id = ? AND photo_id IN ({marks})",
                                (model_id, *chunk))
 
-    def problems(self, model_id: int | None, dim: int | None) -> tuple[list[str], list[int]]:
-        """Catalog self-checks: (descriptions, photo ids whose stored embedding is unusable)."""
-        found = [f"SQLite integrity: {r[0]}" for r in self._query("PRAGMA quick_check") if r[0] != "ok"]
-        orphans = self._scalar("SELECT COUNT(*) FROM embeddings e WHERE NOT EXISTS "
-                               "(SELECT 1 FROM photos p WHERE p.id = e.photo_id)")
-        if orphans:
-            found.append(f"{orphans} embeddings belong to no photo")
-        bad: list[int] = []
-        if model_id is not None and dim is not None:
-            bad = [r[0] for r in self._query("SELECT photo_id FROM embeddings WHERE model_id = ? AND "
-                                             "length(vector) != ?", (model_id, 2 * dim))]
-            if bad:
-                found.append(f"{len(bad)} stored embeddings have the wrong size (photo ids "
-                             f"{', '.join(map(str, bad[:10]))}{', …' if len(bad) > 10 else ''})")
-        return found, bad
-
-    def drop_embeddings(self, ids: Sequence[int], model_id: int | None = None) -> None:
-        """Delete stored embeddings (of one model, or all) so the photos are indexed again."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.id = photo_id)")
-            for chunk in _chunks(list(ids)):
-                marks = ",".join("?" * len(chunk))
-                if model_id is None:
-                    db.execute(f"DELETE FROM embeddings WHERE photo_id IN ({marks})", chunk)
-                else:
-                    db.execute(f"DELETE FROM embeddings WHERE model_id = ? AND photo_id IN ({marks})",
-                               (model_id, *chunk))
-
     def add_pending(self, folder_id: int, files: Iterable[tuple[bytes, int, int]]) -> int:
         """Record new files (path key, size, mtime_ns) as photos waiting to be indexed."""
         now = time.time()
