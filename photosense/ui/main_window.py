@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self.photos = PhotoGridModel(self.loader, self)
         self.browse_query = Query("all")
         self.query = self.browse_query
+        self.shown: Query | None = None  # the query whose answer the grid holds
         self.folders: list[str] | None = None  # None until the library has answered
         self.model_error_dialog: ModelErrorDialog | None = None
         self.model_dialog: ModelLoadingDialog | None = None
@@ -263,6 +264,7 @@ class MainWindow(QMainWindow):
             self.show_query(self.browse_query)
 
     def _on_results(self, results: Results) -> None:
+        self.shown = results.query
         if results.items != self.photos.items():
             self.photos.set_items(results.items)
             self.details.clear()

@@ -40,6 +40,7 @@ class Pools:
         self.indexing = self._pool("indexing", 1)
         self.io = self._pool("io", 1)  # catalog reads, details, previews, folder changes
         self._relays: set[_Relay] = set()
+        self.closed = False  # after shutdown, late answers are dropped (their receivers are gone)
 
     @staticmethod
     def _pool(name: str, threads: int) -> QThreadPool:
@@ -61,6 +62,8 @@ class Pools:
         def finish(handler: Callable | None, value: Any) -> None:
             self._relays.discard(relay)
             relay.deleteLater()
+            if self.closed:
+                return
             if handler is not None:
                 handler(value)
             elif isinstance(value, BaseException):
@@ -75,6 +78,7 @@ class Pools:
         return all(pool.waitForDone(msecs) for pool in self.all())
 
     def shutdown(self, msecs: int = 10_000) -> None:
+        self.closed = True
         for pool in self.all():
             pool.clear()
         self.wait_idle(msecs)
