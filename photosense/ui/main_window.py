@@ -16,6 +16,8 @@ from photosense.ui.dialogs import FailuresDialog, ModelErrorDialog, ModelLoading
 from photosense.ui.empty_state import EmptyState
 from photosense.ui.grid import GridView
 from photosense.ui.indexing import IndexController, IndexState
+from photosense.ui.live import LiveIndexController
+from photosense.ui.live import available as live_available
 from photosense.ui.photo_model import PhotoGridModel, ScoreRole
 from photosense.ui.search_bar import SearchBar
 from photosense.ui.sidebar import Sidebar
@@ -30,7 +32,7 @@ class MainWindow(QMainWindow):
     """The PhotoSense window over one library directory."""
 
     def __init__(self, library_dir: str | os.PathLike[str], settings: QSettings, model: str | None = None,
-                 thumbnail_cache=None, auto_index: bool = True) -> None:
+                 thumbnail_cache=None, auto_index: bool = True, live: bool | None = None) -> None:
         super().__init__()
         self.setWindowTitle("PhotoSense")
         self.setWindowIcon(style.icon("photosense"))
@@ -40,7 +42,9 @@ class MainWindow(QMainWindow):
         self.auto_index = auto_index
         self.pools = Pools()
         self.bridge = LibraryBridge(self.pools, self)
-        self.indexer = IndexController(self.bridge, self)
+        if live is None:
+            live = live_available()
+        self.indexer = LiveIndexController(self.bridge, self) if live else IndexController(self.bridge, self)
         self.loader = ThumbnailLoader(self.pools, thumbnail_cache, self)
         self.photos = PhotoGridModel(self.loader, self)
         self.browse_query = Query("all")
@@ -175,8 +179,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_settings()
         self.indexer.stop()
-        if hasattr(self, "live") and self.live is not None:
-            self.live.stop()
         self.bridge.close()
         super().closeEvent(event)
 

@@ -114,3 +114,16 @@ def test_a_100k_grid_asks_only_for_visible_thumbnails(qtbot, make_window, tmp_pa
         window.grid.viewport().repaint()
     assert (time.perf_counter() - start) / 20 < 0.05  # each jump repaints well within a frame budget
     assert window.photos.index(99_999, 0).data(Qt.ItemDataRole.DisplayRole) == "IMG_099999.jpg"
+
+
+def test_new_files_appear_live_while_the_app_runs(qtbot, make_window, indexed_library, fashion_folder):
+    from helpers import fashion_images, save
+    from photosense.ui.live import LiveIndexController
+
+    window = make_window(indexed_library)
+    assert isinstance(window.indexer, LiveIndexController)
+    wait_results(qtbot, window, "all")
+    qtbot.waitUntil(lambda: window.indexing_status.label.text() == "", timeout=30_000)  # reconcile done
+    new = save(fashion_images(1, seed=5)[0][0], fashion_folder[0] / "new-arrival.jpg")
+    qtbot.waitUntil(lambda: str(new) in window.photos.paths(), timeout=30_000)
+    qtbot.waitUntil(lambda: window.status_label.text() == "61 photos · 61 searchable", timeout=30_000)
