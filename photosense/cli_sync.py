@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -14,15 +15,15 @@ REFRESH_FOLDERS_S = 5.0  # how often `watch` looks for folders added or removed 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Index what changed since last time, then follow the folders live until SIGINT/SIGTERM."""
-    from photosense.cli import EXIT_OK, _emit_json, _graceful_stop, _open_library, _stderr_console
+    from photosense.cli import EXIT_OK, _graceful_stop, _open_library, _stderr_console
     from photosense.core.errors import UsageError
     from photosense.sync import LiveSync, SyncReport
 
     con = _stderr_console()
 
     def on_change(report: SyncReport) -> None:
-        if args.json:
-            _emit_json(report.to_json())
+        if args.json:  # JSON Lines: one compact object per report, flushed for `| while read`
+            print(json.dumps(report.to_json(), ensure_ascii=True), flush=True)
             return
         s = report.summary
         if report.kind != "reconcile" and not report.changed:
@@ -118,7 +119,7 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
                    help="poll the folders instead of using file events (for network shares)")
     p.add_argument("--poll-interval", type=float, metavar="S", help="seconds between polls (default 2)")
     p.add_argument("--debounce", type=float, metavar="S",
-                   help="quiet seconds that end a burst of changes (default 0.5)")
+                   help="quiet seconds that end a burst of changes (default 0.75)")
     model_options(p)
 
     p = add("info", cmd_info, "show what the library knows about one photo")

@@ -329,6 +329,12 @@ class Catalog:
                            "WHERE id = ?", [(s, m, i) for i, s, m in rows])
             db.executemany("DELETE FROM embeddings WHERE photo_id = ?", [(i,) for i, _, _ in rows])
 
+    def recent_arrivals(self, size: int, since: float) -> list[tuple[int, bytes, int, int, bytes | None]]:
+        """Photos of *size* added after *since* (epoch s): (id, path key, folder id, mtime_ns, hash)."""
+        return [(i, bytes(p), f, m, None if h is None else bytes(h)) for i, p, f, m, h in self._query(
+            "SELECT id, path, folder_id, mtime_ns, hash FROM photos WHERE size = ? AND added_at > ?",
+            (size, since))]
+
     def move_photo(self, photo_id: int, new_path: str | Path, folder_id: int, mtime_ns: int) -> None:
         """Give a photo a new path, keeping its id, embedding and everything attached to it."""
         key = paths.to_db(new_path)
@@ -416,7 +422,8 @@ class Catalog:
                         chunk: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, float32 matrix) chunks of the stored embeddings, all or just *ids*."""
         if ids is not None:
-            for part in _chunks(list(ids), 500):
+            # int(): numpy integers would bind as BLOBs (buffer protocol) and match nothing
+            for part in _chunks([int(i) for i in ids], 500):
                 marks = ",".join("?" * len(part))
                 rows = self._query(f"SELECT photo_id, vector FROM embeddings WHERE model_id = ? "
                                    f"AND photo_id IN ({marks})", (model_id, *part))

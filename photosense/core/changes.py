@@ -4,15 +4,18 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from photosense.core import paths
 from photosense.core.catalog import Catalog, FileState, Folder
 from photosense.core.media import is_image_name
-from photosense.core.scanner import SKIPPED_DIRS, FoundFile, ScanPlan, _pair_moves, walk_images
+from photosense.core.scanner import SKIPPED_DIRS, FoundFile, ScanPlan, _pair_moves, partial_hash, walk_images
 
 log = logging.getLogger(__name__)
+
+ARRIVAL_WINDOW_S = 30.0  # a copy that arrived this recently before its original vanished was a move
 
 
 @dataclass
@@ -92,6 +95,9 @@ def apply_moves(catalog: Catalog, folders: Sequence[Folder],
         except OSError:
             continue  # moved on again or deleted: a later scope settles it
         if size == photo.size:
+            stale = catalog.photo_by_path(dest)  # taken for a new file by an earlier batch
+            if stale is not None and stale.id != photo.id:
+                dropped.append(stale.id)
             # the old mtime stays: if the content changed after the move, the rescan sees it
             catalog.move_photo(photo.id, paths.from_db(dest), target.id, photo.mtime_ns)
             count += 1
@@ -166,4 +172,33 @@ def plan_scopes(catalog: Catalog, folders: Sequence[Folder], scopes: Iterable[tu
                 missing[fkey] = state
         plan.forgotten_failures += [k for k in failed if k not in on_disk]
     _pair_moves(plan, missing, fresh)
+    _adopt_arrivals(catalog, plan, missing)
     return plan
+
+
+def _adopt_arrivals(catalog: Catalog, plan: ScanPlan, missing: dict[bytes, FileState]) -> None:
+    """A photo that vanished while a file with its content arrived moments earlier moved.
+
+    Events of a move between two watched trees come apart (the arrival first, the departure
+    up to half a second later) and may land in separate batches; the arrival was then taken
+    for a copy. Here the original row takes the arrival's path and keeps its id, and the
+    arrival's young row goes.
+    """
+    gone = {s.id: s for s in missing.values() if s.id in set(plan.removed) and s.hash}
+    since = time.time() - ARRIVAL_WINDOW_S
+    taken: set[int] = set()
+    for state in gone.values():
+        for new_id, key, folder_id, mtime, digest in catalog.recent_arrivals(state.size, since):
+            if new_id in taken or new_id in gone:
+                continue
+            if digest is None:
+                try:
+                    digest = partial_hash(key, state.size)
+                except OSError:
+                    continue
+            if digest == bytes(state.hash):
+                taken.add(new_id)
+                plan.removed.remove(state.id)
+                plan.removed.append(new_id)  # (move_photo drops its row; this drops its vector)
+                plan.moved.append((state.id, key, folder_id, mtime))
+                break

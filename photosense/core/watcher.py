@@ -17,7 +17,7 @@ from photosense.core.media import is_image_name
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_S = 0.5  # quiet time that ends a burst of events
+DEBOUNCE_S = 0.75  # quiet time ending a burst (> inotify's 0.5 s wait to pair the halves of a move)
 MAX_DELAY_S = 5.0  # a never-ending burst is still handed over this often
 SETTLE_S = 2.0  # a file with no write for this long is complete even without a close event
 BUSY_MAX_S = 60.0  # a batch waits at most this long for files still being written

@@ -1,0 +1,294 @@
+"""Live sync with a real watchdog observer on real files: new, changed, deleted, moved, folders, polling."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import TINY_MODEL, gradient, jpeg_bytes, save
+
+from photosense import Library
+from photosense.core.changes import ChangeBatch
+from photosense.sync import LiveSync, SyncReport
+
+
+def until(check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll *check* until it is true (no fixed sleeps: fast when the system is fast)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.03)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def photo_ids(lib: Library) -> dict[str, int]:
+    return {path: pid for pid, path in ((p.id, p.path) for p in _photos(lib))}
+
+
+def _photos(lib: Library):
+    return [lib.catalog.photo(i) for i, in lib.catalog._query("SELECT id FROM photos")]
+
+
+def embedding(lib: Library, photo_id: int) -> bytes | None:
+    vec = lib.catalog.embedding(photo_id, lib.catalog.model_id(lib.model_spec))
+    return None if vec is None else vec.tobytes()
+
+
+def consistent(lib: Library) -> bool:
+    """Catalog and the live vector index hold the same photos."""
+    truth = set(lib.catalog.embedding_ids(lib.catalog.model_id(lib.model_spec)).tolist())
+    return set(lib.vectors().ids().tolist()) == truth
+
+
+class Watched:
+    """A library with folders, a running LiveSync and the reports it sent."""
+
+    def __init__(self, lib: Library, sync: LiveSync, reports: list[SyncReport]) -> None:
+        self.lib, self.sync, self.reports = lib, sync, reports
+
+    def status(self) -> dict:
+        return self.lib.status()
+
+    def settle(self) -> None:
+        assert self.sync.wait_idle(20), "LiveSync did not become idle"
+
+
+@pytest.fixture
+def make_watched(tmp_path: Path):
+    started: list[Watched] = []
+
+    def make(folders: list[Path], polling: bool = False, **kw) -> Watched:
+        lib = Library.open(tmp_path / "library", model=TINY_MODEL)
+        for folder in folders:
+            lib.add_folder(folder)
+        reports: list[SyncReport] = []
+        sync = LiveSync(lib, polling=polling, debounce_s=0.2, settle_s=kw.pop("settle_s", 1.0),
+                        poll_interval_s=0.3, on_change=reports.append, **kw)
+        watched = Watched(lib, sync, reports)
+        started.append(watched)
+        sync.start()
+        until(lambda: any(r.kind == "reconcile" for r in reports), 60, "the start-up reconcile")
+        return watched
+
+    yield make
+    for w in started:
+        assert w.sync.stop(10)
+        w.lib.close()
+
+
+def write_photos(folder: Path, n: int, prefix: str = "p", seed: int = 0) -> list[Path]:
+    return [save(gradient(seed=seed + i), folder / f"{prefix}{i:03d}.jpg") for i in range(n)]
+
+
+def test_new_changed_and_deleted_files_follow_the_disk(photos_dir, make_watched):
+    write_photos(photos_dir, 3)
+    w = make_watched([photos_dir])
+    assert w.status()["indexed"] == 3
+
+    new = save(gradient(seed=50), photos_dir / "new.jpg")
+    until(lambda: w.status()["indexed"] == 4, what="the new photo indexed")
+
+    before = w.lib.photo(new)
+    old_vector = embedding(w.lib, before.id)
+    save(gradient(width=80, height=80, seed=99).rotate(90), new)  # different content, same name
+    until(lambda: embedding(w.lib, before.id) not in (None, old_vector), what="the changed photo re-indexed")
+    assert w.lib.photo(new).id == before.id
+
+    (photos_dir / "p000.jpg").unlink()
+    until(lambda: w.status()["photos"] == 3, what="the deleted photo forgotten")
+    w.settle()
+    assert w.lib.catalog.photo_by_path(photos_dir / "p000.jpg") is None
+    assert consistent(w.lib)
+    s = w.status()
+    assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (3, 3, 0, 0)
+
+
+def test_rename_and_move_across_folders_keep_identity_without_model_work(tmp_path, make_watched):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_photos(a, 2)
+    b.mkdir()
+    w = make_watched([a, b])
+    first = w.lib.photo(a / "p000.jpg")
+    vector = embedding(w.lib, first.id)
+
+    os.rename(a / "p000.jpg", a / "renamed.jpg")
+    until(lambda: w.lib.catalog.photo_by_path(a / "renamed.jpg") is not None, what="the rename")
+    os.rename(a / "renamed.jpg", b / "moved.jpg")  # across library folders
+    # (inotify reports a move between two watched trees as a creation and, 0.5 s later, a deletion)
+    until(lambda: w.lib.catalog.photo_by_path(b / "moved.jpg") is not None
+          and w.lib.catalog.photo_by_path(a / "renamed.jpg") is None, what="the move")
+    w.settle()
+
+    moved = w.lib.photo(b / "moved.jpg")
+    assert moved.id == first.id and moved.indexed_at == first.indexed_at
+    assert embedding(w.lib, moved.id) == vector
+    assert sum(r.summary.indexed for r in w.reports if r.kind == "changes") == 0  # no model work
+    assert w.status()["photos"] == 2 and consistent(w.lib)
+
+
+def test_tags_and_album_memberships_follow_moves_and_leave_with_deletions(photos_dir, make_watched):
+    write_photos(photos_dir, 2)
+    w = make_watched([photos_dir])
+    pid = w.lib.photo(photos_dir / "p000.jpg").id
+    now = time.time()
+    with w.lib.catalog.transaction() as db:
+        db.execute("INSERT INTO prompt_sets(id, name, updated_at) VALUES(1, 'manual', ?)", (now,))
+        db.execute("INSERT INTO tags(photo_id, set_id, label, source, updated_at) VALUES(?, 1, 'cat', 'manual', ?)",
+                   (pid, now))
+        db.execute("INSERT INTO albums(id, name, kind, created_at) VALUES(1, 'trip', 'manual', ?)", (now,))
+        db.execute("INSERT INTO album_photos(album_id, photo_id, state, added_at) VALUES(1, ?, 'pinned', ?)",
+                   (pid, now))
+
+    (photos_dir / "2024").mkdir()
+    os.rename(photos_dir / "p000.jpg", photos_dir / "2024" / "cat.jpg")
+    until(lambda: w.lib.catalog.photo_by_path(photos_dir / "2024" / "cat.jpg") is not None
+          and w.lib.catalog.photo_by_path(photos_dir / "p000.jpg") is None, what="the move")
+    assert w.lib.photo(photos_dir / "2024" / "cat.jpg").id == pid
+    assert w.lib.catalog._query("SELECT label FROM tags WHERE photo_id = ?", (pid,)) == [("cat",)]
+    assert w.lib.catalog._query("SELECT album_id FROM album_photos WHERE photo_id = ?", (pid,)) == [(1,)]
+
+    (photos_dir / "2024" / "cat.jpg").unlink()
+    until(lambda: w.lib.catalog.photo(pid) is None, what="the deletion")
+    assert w.lib.catalog._query("SELECT COUNT(*) FROM tags") == [(0,)]
+    assert w.lib.catalog._query("SELECT COUNT(*) FROM album_photos") == [(0,)]
+    w.settle()
+    assert consistent(w.lib)
+
+
+def test_a_whole_folder_moved_or_deleted_is_one_change(photos_dir, make_watched):
+    sub = photos_dir / "trip"
+    write_photos(sub, 40)
+    write_photos(photos_dir, 1, prefix="keep")
+    w = make_watched([photos_dir])
+    ids = {p.name: w.lib.photo(p).id for p in sub.iterdir()}
+    w.reports.clear()
+
+    os.rename(sub, photos_dir / "trip-2024")
+    until(lambda: w.lib.catalog.photo_by_path(photos_dir / "trip-2024" / "p039.jpg") is not None, what="the move")
+    w.settle()
+    assert {name: w.lib.photo(photos_dir / "trip-2024" / name).id for name in ids} == ids
+    changes = [r for r in w.reports if r.kind == "changes" and r.changed]
+    assert len(changes) == 1 and changes[0].summary.moved == 40 and changes[0].summary.indexed == 0
+
+    w.reports.clear()
+    shutil.rmtree(photos_dir / "trip-2024")
+    until(lambda: w.status()["photos"] == 1, what="the folder's photos forgotten")
+    w.settle()
+    changes = [r for r in w.reports if r.kind == "changes" and r.changed]
+    assert len(changes) == 1 and changes[0].summary.removed == 40
+    assert consistent(w.lib)
+
+
+def test_a_file_still_being_written_is_indexed_once_complete(photos_dir, make_watched):
+    write_photos(photos_dir, 1)
+    w = make_watched([photos_dir], settle_s=1.5)
+    data = jpeg_bytes(gradient(width=256, height=256, seed=7), quality=95)
+    target = photos_dir / "slow.jpg"
+    with open(target, "wb") as fh:
+        step = len(data) // 6
+        for i in range(0, len(data), step):
+            fh.write(data[i:i + step])
+            fh.flush()
+            time.sleep(0.25)  # slower than the debounce: a naive watcher would index a truncated JPEG
+            assert w.lib.catalog.photo_by_path(target) is None
+            assert not w.lib.failures()
+    until(lambda: w.status()["indexed"] == 2, what="the completed file indexed")
+    assert not w.lib.failures()
+
+
+def test_polling_mode_follows_new_moved_and_deleted_files(photos_dir, make_watched):
+    write_photos(photos_dir, 2)
+    w = make_watched([photos_dir], polling=True)
+    save(gradient(seed=70), photos_dir / "new.jpg")
+    until(lambda: w.status()["indexed"] == 3, what="the new photo (polling)")
+    pid = w.lib.photo(photos_dir / "p001.jpg").id
+    (photos_dir / "sub").mkdir()
+    os.rename(photos_dir / "p001.jpg", photos_dir / "sub" / "moved.jpg")
+    until(lambda: w.lib.catalog.photo_by_path(photos_dir / "sub" / "moved.jpg") is not None
+          and w.lib.catalog.photo_by_path(photos_dir / "p001.jpg") is None, what="the move")
+    assert w.lib.photo(photos_dir / "sub" / "moved.jpg").id == pid
+    (photos_dir / "new.jpg").unlink()
+    until(lambda: w.status()["photos"] == 2, what="the deletion (polling)")
+    w.settle()
+    assert consistent(w.lib)
+
+
+def test_changes_made_while_not_running_are_reconciled_at_start(tmp_path, photos_dir, make_watched):
+    write_photos(photos_dir, 4)
+    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+        ids = {p.name: lib.photo(p).id for p in photos_dir.iterdir()}
+    (photos_dir / "old").mkdir()
+    os.rename(photos_dir / "p000.jpg", photos_dir / "old" / "first.jpg")
+    (photos_dir / "p001.jpg").unlink()
+    save(gradient(seed=40), photos_dir / "added.jpg")
+
+    w = make_watched([photos_dir])
+    reconcile = next(r for r in w.reports if r.kind == "reconcile")
+    assert (reconcile.summary.moved, reconcile.summary.removed, reconcile.summary.indexed) == (1, 1, 1)
+    assert w.lib.photo(photos_dir / "old" / "first.jpg").id == ids["p000.jpg"]
+    assert w.lib.photo(photos_dir / "p002.jpg").id == ids["p002.jpg"]
+    assert w.status()["photos"] == 4 and consistent(w.lib)
+
+
+def test_a_watched_folder_that_disappears_is_neither_a_crash_nor_a_loss(tmp_path, make_watched):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_photos(a, 2)
+    write_photos(b, 2, seed=10)
+    w = make_watched([a, b])
+    aside = tmp_path / "unmounted"
+    os.rename(a, aside)  # the whole library folder vanishes (as when a drive is unmounted)
+    save(gradient(seed=80), b / "still-watched.jpg")
+    until(lambda: w.status()["indexed"] == 5, what="the other folder still followed")
+    w.settle()
+    assert w.status()["photos"] == 5  # the vanished folder's photos wait for it to come back
+
+    os.rename(aside, a)
+    w.sync.refresh_folders()
+    w.lib.index()  # a rescan with the folder back changes nothing
+    assert w.status()["photos"] == 5 and consistent(w.lib)
+
+
+def test_pause_collects_changes_and_resume_applies_them(photos_dir, make_watched):
+    write_photos(photos_dir, 1)
+    w = make_watched([photos_dir])
+    w.sync.pause()
+    save(gradient(seed=90), photos_dir / "while-paused.jpg")
+    time.sleep(1.0)  # proving a negative needs a wait: nothing may happen while paused
+    assert w.status()["photos"] == 1
+    w.sync.resume()
+    until(lambda: w.status()["indexed"] == 2, what="changes applied on resume")
+
+
+def test_status_counts_stay_exact_while_watching(photos_dir, make_watched):
+    write_photos(photos_dir, 2)
+    w = make_watched([photos_dir])
+    write_photos(photos_dir / "burst", 30, prefix="b", seed=100)
+    seen = []
+    reader = sqlite3.connect(w.lib.catalog.path)  # another process's view, through WAL
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        photos, = reader.execute("SELECT COUNT(*) FROM photos").fetchone()
+        seen.append(photos)
+        if w.lib.status()["indexed"] == 32:
+            break
+        time.sleep(0.02)
+    reader.close()
+    assert all(n in range(2, 33) for n in seen)
+    s = w.status()
+    assert (s["photos"], s["indexed"], s["pending"]) == (32, 32, 0)
+
+
+def test_coalesced_scopes_drop_everything_inside_a_recursive_scope():
+    batch = ChangeBatch()
+    batch.add_scope(b"/p/a/b", False)
+    batch.add_scope(b"/p/a", True)
+    batch.add_scope(b"/p/a/c/d", True)
+    batch.add_scope(b"/p/ab", False)  # a sibling with a common prefix is not inside /p/a
+    batch.add_scope(b"/p", False)
+    assert batch.coalesced_scopes() == [(b"/p", False), (b"/p/a", True), (b"/p/ab", False)]
