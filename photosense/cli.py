@@ -101,7 +101,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Text search."""
     query = " ".join(args.query)
     with _open_library(args, model=args.model) as library:
-        hits = library.search(query, limit=args.limit)
+        hits = library.search(query, limit=args.limit, show_all=args.all)
     _print_hits(hits, args.json)
     return EXIT_OK
 
@@ -250,9 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, metavar="N", help="images per model call")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
 
-    p = add("search", cmd_search, "find photos matching a text description")
+    p = add("search", cmd_search, "find photos matching a text description (query language: "
+                                  "docs/query-language.md; put -- before a query with -terms)")
     p.add_argument("query", nargs="+", metavar="QUERY")
     p.add_argument("--limit", "-n", type=int, default=20, metavar="N", help="results (default 20)")
+    p.add_argument("--all", action="store_true",
+                   help="also list photos below the relevance cut-off (best first)")
     model_options(p)
 
     p = add("similar", cmd_similar, "find photos that look like PATH (a library photo or any image)")

@@ -249,21 +249,45 @@ class Library:
                 summary.seconds = stats.seconds
             if vectors is not None:
                 vectors.save()
+                self.organizer.organize_pending()  # tags and smart albums take in new photos
             return summary
 
     # -- search -----------------------------------------------------------------------------
 
-    def search(self, text: str, limit: int = 50) -> list[Hit]:
-        """Photos best matching a text query, best first (short queries use a prompt ensemble)."""
-        if not text or not text.strip():
-            raise UsageError("The search query is empty.")
-        vectors = self.vectors()
-        if vectors is None or len(vectors) == 0:
-            return []
+    def search(self, text: str, limit: int = 50, *, show_all: bool = False) -> list[Hit]:
+        """Photos matching a query, best first: only those above the relevance cut-off unless
+        *show_all*. The query language (weighted +/- terms, folder:/after:/before:/tag:/camera:
+        filters) is described in ``photosense.core.query.HELP``."""
+        return self.organizer.search(text, limit, show_all=show_all)
+
+    def _text_vector(self, text: str) -> np.ndarray:
+        """A query text's prompt-ensembled unit vector (cached)."""
         with self._lock:
             if self._text_vectors is None:
                 self._text_vectors = TextVectors(self.embedder)
-        return nearest(self.catalog, vectors, self._text_vectors(text), limit)
+        return self._text_vectors(text)
+
+    # -- organizing -------------------------------------------------------------------------
+
+    @property
+    def organizer(self):
+        """Tagging, albums and calibrated search (photosense.organize.Organizer), created on first use."""
+        with self._lock:
+            if getattr(self, "_organizer", None) is None:
+                from photosense.organize import Organizer
+
+                self._organizer = Organizer(self)
+            return self._organizer
+
+    @property
+    def tags(self):
+        """Prompt sets and tags: apply, of, all, counts, accept, reject, export_xmp (photosense.organize.Tags)."""
+        return self.organizer.tags
+
+    @property
+    def albums(self):
+        """Smart and manual albums: create, photos, pin, exclude, edit, delete (photosense.organize.Albums)."""
+        return self.organizer.albums
 
     def similar(self, path: str | os.PathLike[str], limit: int = 50) -> list[Hit]:
         """Photos most similar to *path*: a library photo (left out of its own results) or any image file."""

@@ -42,7 +42,8 @@ def test_status_and_failures_json(indexed):
 
 def test_search_and_similar_print_json_arrays_best_first(indexed):
     library, photos, _ = indexed
-    result = run_cli("search", "a", "dress", "--limit", "5", "--json", library=library)
+    # --all: the library holds 2 dresses among 20 photos, and the contract under test is the array
+    result = run_cli("search", "a", "dress", "--limit", "5", "--all", "--json", library=library)
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 5 and all(os.path.isabs(h["path"]) and "score" in h for h in hits)

@@ -1,0 +1,211 @@
+"""The search query language: weighted +/- terms and folder:/after:/before:/tag:/camera: filters."""
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from datetime import date
+
+from photosense.core import paths
+from photosense.core.catalog import Catalog
+from photosense.core.errors import UsageError
+from photosense.core.store import chunks, rows
+
+HELP = """\
+Describe what you are looking for: beach sunset
+  -word      leave out photos that show it: beach -people
+  +word      a separate term, ranked together with the rest: dog +snow
+  word:2     weigh a term (also -word:2, "two words":0.5); weights are 0.1 to 10
+  "a b"      quotes keep words together as one term or one filter value
+Filters (combine freely; the same filter twice means either value, tag: means all):
+  folder:Holidays    photos in a folder whose path contains this (or starts with it, if absolute)
+  after:2023-06      taken on or after a date (YYYY, YYYY-MM or YYYY-MM-DD)
+  before:2024        taken before a date (photos without a date use the file's date)
+  tag:dog            photos tagged dog (or tag:subjects/dog for one prompt set)
+  camera:pixel       photos from a camera whose name contains this
+Only photos that match better than their background are shown; "show all" lists the rest too."""
+
+FILTER_KEYS = ("folder", "after", "before", "tag", "camera")
+MAX_WEIGHT = 10.0
+# "dog:2", "dog^2"; the term must not end in a digit, so a time such as 10:30 stays a word
+_WEIGHT = re.compile(r"^(?P<term>.*[^\d\s:^])[:^](?P<weight>\d+(?:\.\d+)?|\.\d+)$")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A text term and its weight."""
+
+    text: str
+    weight: float = 1.0
+
+
+@dataclass
+class Filters:
+    """Catalog filters; empty lists mean no restriction."""
+
+    folders: list[str] = field(default_factory=list)
+    after: str | None = None  # ISO date, inclusive
+    before: str | None = None  # ISO date, exclusive
+    tags: list[str] = field(default_factory=list)  # "label" or "set/label"
+    cameras: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.folders or self.after or self.before or self.tags or self.cameras)
+
+    def to_json(self) -> dict:
+        """The stored form (album filters)."""
+        out: dict = {}
+        for key in ("folders", "after", "before", "tags", "cameras"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Filters:
+        """Back from :meth:`to_json`."""
+        data = data or {}
+        return cls(list(data.get("folders", [])), data.get("after"), data.get("before"),
+                   list(data.get("tags", [])), list(data.get("cameras", [])))
+
+    def merged(self, other: Filters) -> Filters:
+        """Both sets of filters (lists joined; the narrower date range)."""
+        return Filters(self.folders + other.folders,
+                       max(filter(None, (self.after, other.after)), default=None),
+                       min(filter(None, (self.before, other.before)), default=None),
+                       self.tags + other.tags, self.cameras + other.cameras)
+
+    def _sql(self) -> tuple[str, list]:
+        conds: list[str] = []
+        params: list = []
+        if self.folders:
+            parts = []
+            for folder in self.folders:
+                if folder.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", folder):
+                    lo, hi = paths.folder_range(paths.normalize(folder))
+                    parts.append("(p.path >= ? AND p.path < ?)")
+                    params += [lo, hi]
+                else:  # a name: any folder on the photo's path containing it
+                    parts.append("instr(lower(CAST(p.path AS TEXT)), ?) > 0")
+                    params.append(folder.lower())
+            conds.append("(" + " OR ".join(parts) + ")")
+        when = ("COALESCE(p.taken_at, strftime('%Y-%m-%dT%H:%M:%S', p.mtime_ns / 1000000000, 'unixepoch', "
+                "'localtime'))")
+        if self.after:
+            conds.append(f"{when} >= ?")
+            params.append(self.after)
+        if self.before:
+            conds.append(f"{when} < ?")
+            params.append(self.before)
+        for tag in self.tags:
+            set_name, _, label = tag.rpartition("/")
+            sql = ("EXISTS (SELECT 1 FROM tags t JOIN prompt_sets s ON s.id = t.set_id WHERE "
+                   "t.photo_id = p.id AND t.rejected = 0 AND lower(t.label) = ?")
+            params.append(label.lower())
+            if set_name:
+                sql += " AND lower(s.name) = ?"
+                params.append(set_name.lower())
+            conds.append(sql + ")")
+        if self.cameras:
+            conds.append("(" + " OR ".join("instr(lower(COALESCE(p.camera, '')), ?) > 0"
+                                           for _ in self.cameras) + ")")
+            params += [c.lower() for c in self.cameras]
+        return " AND ".join(conds) or "1", params
+
+    def photo_ids(self, catalog: Catalog, among: list[int] | None = None) -> list[int]:
+        """Ids of the photos passing the filters (all of them, or those in *among*), ascending."""
+        where, params = self._sql()
+        if among is None:
+            return [r[0] for r in rows(catalog, f"SELECT p.id FROM photos p WHERE {where} ORDER BY p.id", params)]
+        out: list[int] = []
+        for part in chunks(sorted(set(among))):
+            out += [r[0] for r in rows(catalog, f"SELECT p.id FROM photos p WHERE {where} AND p.id IN "
+                                                f"({','.join('?' * len(part))}) ORDER BY p.id", [*params, *part])]
+        return out
+
+
+@dataclass
+class Query:
+    """A parsed query: positive and negative terms, and filters."""
+
+    positive: list[Term] = field(default_factory=list)
+    negative: list[Term] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+
+    @property
+    def has_terms(self) -> bool:
+        return bool(self.positive)
+
+
+def _date_bound(value: str, key: str, end: bool) -> str:
+    """"2023" -> "2023-01-01" (after:) or "2024-01-01" (before:2023 means before 2023 began)."""
+    m = _DATE.match(value.strip())
+    if not m:
+        raise UsageError(f"{key}:{value} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD (e.g. {key}:2023-06).")
+    year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise UsageError(f"{key}:{value} is not a valid date.") from None
+
+
+def _split(text: str) -> list[str]:
+    try:
+        lexer = shlex.shlex(text, posix=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        return list(lexer)
+    except ValueError:  # an unclosed quote: treat the quote as a plain character
+        return text.replace('"', " ").replace("'", " ").split()
+
+
+def parse(text: str) -> Query:
+    """Parse a query (see :data:`HELP`). Consecutive plain words form one term ("beach sunset")."""
+    query = Query()
+    phrase: list[str] = []
+
+    def flush() -> None:
+        if phrase:
+            query.positive.append(Term(" ".join(phrase)))
+            phrase.clear()
+
+    for token in _split(text):
+        key, sep, value = token.partition(":")
+        if sep and key.lower() in FILTER_KEYS:
+            flush()
+            if not value:
+                raise UsageError(f"{key}: needs a value, e.g. {key}:{'2023' if key in ('after', 'before') else 'x'}.")
+            k = key.lower()
+            if k == "folder":
+                query.filters.folders.append(value)
+            elif k == "after":
+                query.filters.after = max(filter(None, (query.filters.after, _date_bound(value, k, False))))
+            elif k == "before":
+                query.filters.before = min(filter(None, (query.filters.before, _date_bound(value, k, True))))
+            elif k == "tag":
+                query.filters.tags.append(value)
+            else:
+                query.filters.cameras.append(value)
+            continue
+        sign = token[0] if token[0] in "+-" and len(token) > 1 else ""
+        body = token[len(sign):]
+        weight = 1.0
+        m = _WEIGHT.match(body)
+        if m:
+            body, weight = m["term"], float(m["weight"])
+            if not 0.1 <= weight <= MAX_WEIGHT:
+                raise UsageError(f"The weight in {token!r} must be between 0.1 and {MAX_WEIGHT:g}.")
+        body = " ".join(body.split())
+        if not body:
+            continue
+        if sign == "-":
+            flush()
+            query.negative.append(Term(body, weight))
+        elif sign == "+" or m or " " in body:
+            flush()
+            query.positive.append(Term(body, weight))
+        else:
+            phrase.append(body)
+    flush()
+    return query

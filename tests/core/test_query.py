@@ -1,0 +1,48 @@
+"""The query language: terms, weights, negatives, quoting and filters."""
+from __future__ import annotations
+
+import pytest
+
+from photosense.core.errors import UsageError
+from photosense.core.query import HELP, Term, parse
+
+
+def test_plain_words_form_one_phrase_and_minus_terms_are_negative():
+    q = parse("beach sunset -people")
+    assert q.positive == [Term("beach sunset")] and q.negative == [Term("people")]
+
+
+def test_plus_and_weights_make_separate_terms():
+    q = parse('dog +snow:2 "red car":0.5 -cat^3')
+    assert q.positive == [Term("dog"), Term("snow", 2.0), Term("red car", 0.5)]
+    assert q.negative == [Term("cat", 3.0)]
+
+
+def test_filters_are_taken_out_of_the_text():
+    q = parse('folder:"My Photos" after:2023-06 before:2024 tag:subjects/dog camera:Pixel sunset')
+    f = q.filters
+    assert (f.folders, f.after, f.before, f.tags, f.cameras) == (
+        ["My Photos"], "2023-06-01", "2024-01-01", ["subjects/dog"], ["Pixel"])
+    assert q.positive == [Term("sunset")]
+
+
+def test_a_colon_in_an_ordinary_word_is_not_a_filter():
+    with pytest.raises(UsageError, match="between 0.1 and 10"):
+        parse("ratio:16")
+    assert parse("10:30 meeting").positive == [Term("10:30 meeting")]
+
+
+@pytest.mark.parametrize("bad, words", [("after:June", "not a date"), ("before:2023-13", "not a valid date"),
+                                        ("tag:", "needs a value")])
+def test_bad_filters_say_what_is_expected(bad, words):
+    with pytest.raises(UsageError, match=words):
+        parse(bad)
+
+
+def test_unbalanced_quotes_do_not_crash():
+    assert parse('"red car').positive
+
+
+def test_help_mentions_every_filter_and_the_weight_syntax():
+    for word in ("folder:", "after:", "before:", "tag:", "camera:", "-word", "word:2"):
+        assert word in HELP
