@@ -85,7 +85,8 @@ class LibraryBridge(QObject):
         self.opened.emit(library)
         self.refresh_folders()
         self.refresh_status()
-        self.load_model()
+        # The model is loaded by the window once the library has folders: a new user is not
+        # greeted by a download before there is anything to search.
 
     def load_model(self) -> None:
         """Load (downloading if needed) the model on the search pool; searches wait behind it."""

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 FIELDS = ("Folder", "Size", "Dimensions", "Date taken", "Camera", "Match", "Tags")
 
@@ -40,6 +40,8 @@ class DetailsPanel(QWidget):
             label.setProperty("class", "fieldName")
             value = QLabel("—", self)
             value.setWordWrap(True)
+            value.setMinimumWidth(1)
+            value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[name] = value
             self.form.addRow(label, value)
@@ -64,7 +66,9 @@ class DetailsPanel(QWidget):
             return
         self._set_visible_rows(True)
         self.title.setText(Path(photo.path).name)
-        self.values["Folder"].setText(os.path.dirname(photo.path))
+        folder = os.path.dirname(photo.path)
+        self.values["Folder"].setText(folder.replace(os.sep, os.sep + "\u200b"))  # may wrap after a slash
+        self.values["Folder"].setToolTip(folder)
         self.values["Size"].setText(human_size(photo.size))
         self.values["Dimensions"].setText(f"{photo.width} × {photo.height}" if photo.width else "—")
         self.values["Date taken"].setText((photo.taken_at or "—").replace("T", " "))

@@ -120,7 +120,8 @@ class PreviewDialog(QDialog):
 
     def _fit(self) -> None:
         if getattr(self, "_pixmap", None) is not None:
-            self.label.setPixmap(self._pixmap.scaled(self.label.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            box = self.label.size().boundedTo(self._pixmap.size() * 4)  # small images: at most 4×
+            self.label.setPixmap(self._pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio,
                                                      Qt.TransformationMode.SmoothTransformation))
 
     def resizeEvent(self, event) -> None:

@@ -296,6 +296,8 @@ class MainWindow(QMainWindow):
         first = self.folders is None
         self.folders = folders
         self.sidebar.set_folders(folders)
+        if folders and self.bridge.model_state == "idle":
+            self.bridge.load_model()
         if first:
             self.sidebar.select_all_photos()
             if self.auto_index and folders:

@@ -28,11 +28,12 @@ class Sidebar(QWidget):
         self.tree.setObjectName("sidebar")
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(False)
-        self.tree.setIndentation(10)
+        self.tree.setIndentation(0)  # sections are told apart by their headers, not by indentation
         self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
-        self.all_photos = self._entry(self.tree.invisibleRootItem(), "All photos", "photos", "all", "")
+        self.library_header = self._section("LIBRARY")
+        self.all_photos = self._entry(self.library_header, "All photos", "photos", "all", "")
         self.folders_header = self._section("FOLDERS")
         self.albums_header = self._section("ALBUMS")
         self.tags_header = self._section("TAGS")
@@ -42,6 +43,8 @@ class Sidebar(QWidget):
         self.tree.itemSelectionChanged.connect(self._on_selection)
 
         self.add_button = self._button("add", "Add a photo folder…")
+        self.add_button.setText("Add folder")
+        self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.remove_button = self._button("remove", "Remove the selected folder from the library")
         self.add_button.clicked.connect(self.addFolderRequested)
         self.remove_button.clicked.connect(self._remove_selected)

@@ -24,8 +24,9 @@ QLineEdit#searchBar:focus {{ border: 1px solid {ACCENT.name()}; }}
 QWidget#topBar {{ background: #ffffff; border-bottom: 1px solid #e3e6eb; }}
 QTreeWidget#sidebar, QWidget#details {{ background: #f1f3f6; border: none; }}
 QTreeWidget#sidebar {{ font-size: 13px; padding-top: 4px; }}
-QTreeWidget#sidebar::item {{ padding: 4px 2px; border-radius: 6px; }}
+QTreeWidget#sidebar::item {{ padding: 4px 6px; margin: 0 6px; border-radius: 6px; }}
 QTreeWidget#sidebar::item:selected {{ background: #dbe4f5; color: #111827; }}
+QWidget#sidebarPanel QToolButton {{ padding: 4px 6px; color: #374151; }}
 QListView#grid {{ background: #ffffff; border: none; }}
 QLabel#detailsTitle {{ font-size: 15px; font-weight: 600; color: #111827; }}
 QLabel.fieldName {{ color: {TEXT_DIM}; }}
