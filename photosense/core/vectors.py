@@ -231,7 +231,11 @@ class VectorIndex:
             self.folder.mkdir(parents=True, exist_ok=True)
             old = self._read_manifest()
             if self._hnsw is None:
-                self._write_manifest({"kind": "exact", "dim": self.dim, "generation": self._generation})
+                try:
+                    self._write_manifest({"kind": "exact", "dim": self.dim, "generation": self._generation})
+                except OSError as err:
+                    raise StorageError(f"Could not save the search index in {self.folder}: "
+                                       f"{err.strerror or err}. The previous index is intact.") from err
                 self._remove_generation(old)
                 self.dirty = False
                 return
