@@ -18,7 +18,7 @@ Describe what you are looking for: beach sunset
   word:2     weigh a term (also -word:2, "two words":0.5); weights are 0.1 to 10
   "a b"      quotes keep words together as one term or one filter value
 Filters (combine freely; the same filter twice means either value, tag: means all):
-  folder:Holidays    photos in a folder whose path contains this (or starts with it, if absolute)
+  folder:Holidays    photos in a folder whose name starts with this (or under it, if a full path)
   after:2023-06      taken on or after a date (YYYY, YYYY-MM or YYYY-MM-DD)
   before:2024        taken before a date (photos without a date use the file's date)
   tag:dog            photos tagged dog (or tag:subjects/dog for one prompt set)
@@ -86,9 +86,11 @@ class Filters:
                     lo, hi = paths.folder_range(paths.normalize(folder))
                     parts.append("(p.path >= ? AND p.path < ?)")
                     params += [lo, hi]
-                else:  # a name: any folder on the photo's path containing it
-                    parts.append("instr(lower(CAST(p.path AS TEXT)), ?) > 0")
-                    params.append(folder.lower())
+                else:  # a name: a folder on the photo's path whose name starts with it
+                    # rtrim(path, path-without-slashes) is the path up to its last slash
+                    parts.append("instr(lower(rtrim(CAST(p.path AS TEXT), replace(CAST(p.path AS TEXT), "
+                                 "'/', ''))), ?) > 0")
+                    params.append("/" + folder.lower().strip("/"))
             conds.append("(" + " OR ".join(parts) + ")")
         when = ("COALESCE(p.taken_at, strftime('%Y-%m-%dT%H:%M:%S', p.mtime_ns / 1000000000, 'unixepoch', "
                 "'localtime'))")
