@@ -1,0 +1,115 @@
+"""Hostile and odd input, end to end through a real library: indexed, recorded as failures, or ignored; never a crash."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from helpers import TINY_MODEL, gradient, jpeg_bytes, run_cli, save
+from PIL import Image
+
+from photosense import Library
+
+ODD_NAME = b"caf\xe9-\xff-not-utf8.jpg"  # Latin-1 bytes: not valid UTF-8
+LONG_NAME = "l" * 240 + ".jpg"  # near the 255-byte limit of most file systems
+
+
+def write_valid(folder: Path) -> list[Path]:
+    """One file of every kind that must be indexed."""
+    img = gradient(96, 72, seed=1)
+    made = [
+        save(img.convert("CMYK"), folder / "cmyk.jpg", "JPEG"),
+        save(Image.fromarray((np.arange(96 * 72, dtype=np.uint16).reshape(72, 96) * 9)),
+             folder / "sixteen-bit.png", "PNG"),
+        save(img.convert("P", palette=Image.Palette.ADAPTIVE), folder / "palette.png", "PNG", transparency=0),
+        save(img.convert("RGBA"), folder / "rgba.png", "PNG"),
+        save(img.convert("L"), folder / "gray.jpg", "JPEG"),
+        save(gradient(96, 72, seed=2), folder / "progressive.jpg", "JPEG", progressive=True),
+        save(gradient(64, 64, seed=3), folder / "tiff.tif", "TIFF"),
+        save(gradient(64, 64, seed=4), folder / "bitmap.bmp", "BMP"),
+        save(Image.new("RGB", (1, 1), (200, 10, 10)), folder / "one-pixel.png", "PNG"),
+        save(gradient(5000, 12, seed=5), folder / "panorama.jpg", "JPEG"),
+        save(gradient(80, 60, seed=6), folder / "SHOUTING.JPEG", "JPEG"),
+        save(gradient(80, 60, seed=7), folder / LONG_NAME, "JPEG"),
+    ]
+    frames = [gradient(40, 40, seed=10 + i).convert("P") for i in range(3)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    made.append(folder / "animated.gif")
+    odd = os.path.join(os.fsencode(folder), ODD_NAME)
+    gradient(70, 50, seed=8).save(os.fsdecode(odd), "JPEG")
+    made.append(Path(os.fsdecode(odd)))
+    return made
+
+
+def write_broken(folder: Path) -> dict[str, str]:
+    """Files that must be recorded as failures, with a fragment of the expected reason."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.jpg").touch()
+    data = jpeg_bytes(gradient(400, 300), quality=95)
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (folder / "notes.png").write_text("just some notes\n")
+    (folder / "page.jpeg").write_text("<!DOCTYPE html><html><body>404</body></html>")
+    Image.new("L", (20000, 20000)).save(folder / "bomb.png", optimize=True)
+    return {"empty.jpg": "empty file", "truncated.jpg": "truncated", "notes.png": "text",
+            "page.jpeg": "HTML", "bomb.png": "decompression bomb"}
+
+
+def write_traps(folder: Path) -> None:
+    """Things that are no photo at all and must simply be passed over."""
+    (folder / "album.jpg").mkdir()  # a directory named like an image
+    save(gradient(seed=30), folder / "album.jpg" / "inside.jpg")  # ... whose content still counts
+    (folder / "loop").mkdir()
+    os.symlink(folder, folder / "loop" / "back-to-top")  # a symlink loop
+    os.symlink(folder / "nowhere.jpg", folder / "dangling.jpg")  # a dangling symlink
+
+
+def test_odd_valid_files_are_indexed_broken_ones_recorded_and_traps_ignored(tmp_path, photos_dir):
+    valid = write_valid(photos_dir)
+    broken = write_broken(photos_dir / "broken")
+    write_traps(photos_dir)
+    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+        summary = lib.index([photos_dir])
+        reasons = {os.path.basename(f.path): f.reason for f in lib.failures()}
+        assert set(reasons) == set(broken), reasons
+        for name, fragment in broken.items():
+            assert fragment in reasons[name], (name, reasons[name])
+        expected = len(valid) + 1  # + album.jpg/inside.jpg
+        assert summary.indexed == expected and summary.failed == len(broken)
+        status = lib.status()
+        assert (status["photos"], status["indexed"], status["pending"]) == (expected, expected, 0)
+        for path in valid:
+            photo = lib.photo(path)
+            assert photo.indexed_at is not None and photo.width and photo.height, path
+        assert (lib.photo(photos_dir / "panorama.jpg").width, lib.photo(photos_dir / "panorama.jpg").height) \
+            == (5000, 12)
+        # a second run retries nothing and finds nothing new
+        again = lib.index()
+        assert (again.indexed, again.failed, again.skipped) == (0, 0, expected + len(broken))
+
+    # a name that is not valid UTF-8 round-trips through the CLI too
+    odd = os.fsdecode(os.path.join(os.fsencode(photos_dir), ODD_NAME))
+    result = run_cli("info", odd, "--json", library=tmp_path / "library")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["path"] == odd
+
+
+def test_files_deleted_between_scan_and_decode_are_dropped_quietly(tmp_path, photos_dir):
+    for i in range(20):
+        save(gradient(48, 48, seed=i), photos_dir / f"p{i:02d}.jpg")
+    doomed: list[Path] = []
+
+    def delete_once_indexing_started(progress):
+        if progress.phase == "indexing" and not doomed:
+            # the scan saw them; decoding (3 photos ahead at most) has not reached the last ones
+            doomed.extend(Path(p.path) for p in lib.catalog.pending(1)[-4:])
+            for path in doomed:
+                path.unlink()
+
+    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+        summary = lib.index([photos_dir], progress=delete_once_indexing_started, batch_size=1, workers=1)
+        assert len(doomed) == 4 and summary.vanished == 4 and summary.failed == 0
+        assert lib.failures() == []
+        status = lib.status()
+        assert (status["photos"], status["indexed"], status["pending"]) == (16, 16, 0)
+        assert set(lib.vectors().ids().tolist()) == set(lib.catalog.embedding_ids(1).tolist())
