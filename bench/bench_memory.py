@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Peak memory: ViT-B-32 and a 100k-photo library, searching, finding similar and indexing.
+
+    .venv/bin/python bench/bench_memory.py [--photos 100000] [--model ViT-B-32:none]
+
+Each stage runs in a fresh process and reports its peak RSS (``ru_maxrss``), so the table shows
+what each part costs: the interpreter with torch and open_clip imported (the baseline every
+PyTorch app pays), the model alone, and then the whole library at work: 100k embeddings in the
+vector index, text searches, find-similar, and indexing 64 new camera-sized photos.
+Goal: the full run peaks at <= 1.5 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import ROOT, camera_photos, machine, save_report
+
+GOAL_MB = 1536
+
+
+def stage(name: str, library: str, model: str, photos: str) -> dict:
+    """Run one stage in this process and return its figures (called in a child)."""
+    import time
+
+    from photosense.core import torch_compat
+
+    torch_compat.ensure_torchvision_importable()
+    import open_clip  # noqa: F401  (the baseline: torch + open_clip imported)
+
+    out: dict = {}
+    if name == "model":
+        from photosense import config
+        from photosense.core.embedder import Embedder
+
+        emb = Embedder(model, config.model_cache_dir(), device="cpu")
+        emb.load()
+        emb.encode_texts(["a photo of a dog."])
+    elif name == "library":
+        from photosense import Library
+
+        with Library.open(library, device="cpu") as lib:
+            t0 = time.perf_counter()
+            for q in ("a dog on the beach", "red car", "birthday cake", "snowy mountain", "city at night"):
+                assert lib.search(q, limit=50)
+            first = lib.catalog.photo(1)
+            assert first is not None
+            vec = lib.catalog.embedding(first.id, lib._model_id(create=False))
+            assert lib.vectors().search(vec, 50)
+            out["searches_s"] = time.perf_counter() - t0
+            summary = lib.index([photos])
+            out["indexed"] = summary.indexed
+            out["photos"] = lib.status()["photos"]
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--photos", type=int, default=100_000)
+    ap.add_argument("--model", default="ViT-B-32:none")
+    ap.add_argument("--stage", help=argparse.SUPPRESS)
+    ap.add_argument("--library", help=argparse.SUPPRESS)
+    ap.add_argument("--new-photos", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.stage:
+        print(json.dumps(stage(args.stage, args.library, args.model, args.new_photos)))
+        return 0
+
+    from bench_search import synthesize_library
+
+    print(f"machine: {machine()}", flush=True)
+    built = synthesize_library(args.photos)
+    camera = camera_photos(64)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        # a private copy: indexing adds photos, and the search benchmark's library must stay as built
+        library = Path(tmp) / "library"
+        subprocess.run(["cp", "-a", str(built), str(library)], check=True)
+        for name in ("baseline", "model", "library"):
+            child = subprocess.run(
+                [sys.executable, __file__, "--stage", name, "--model", args.model, "--library", str(library),
+                 "--new-photos", str(camera)],
+                capture_output=True, text=True, cwd=ROOT)
+            if child.returncode != 0:
+                raise SystemExit(f"stage {name} failed:\n{child.stderr[-3000:]}")
+            results[name] = json.loads(child.stdout.strip().splitlines()[-1])
+            print(name, results[name], flush=True)
+    lib = results["library"]
+    rows = [
+        ("baseline: python + torch + open_clip imported", f"{results['baseline']['peak_rss_mb']:.0f} MB"),
+        (f"{args.model} loaded, one text encoded", f"{results['model']['peak_rss_mb']:.0f} MB"),
+        (f"{lib['photos'] - lib['indexed']:,} photos: 5 searches, similar, index {lib['indexed']} new",
+         f"{lib['peak_rss_mb']:.0f} MB"),
+        ("goal for the full run", f"<= {GOAL_MB} MB"),
+    ]
+    print()
+    print(f"| {'peak RSS, each stage a fresh process':60} | {'value':>10} |")
+    print(f"|{'-' * 62}|{'-' * 12}|")
+    for name, value in rows:
+        print(f"| {name:60} | {value:>10} |")
+    path = save_report("memory", {"model": args.model, "photos": args.photos, "goal_mb": GOAL_MB, **results})
+    print(f"\nwritten to {path}")
+    return 0 if lib["peak_rss_mb"] <= GOAL_MB else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
