@@ -73,7 +73,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         photo = library.photo(args.path)  # NotInLibrary: a clear message and exit 2
         model_id = library.catalog.model_id(library.model_spec)
         indexed = model_id is not None and library.catalog.embedding(photo.id, model_id) is not None
-        tags: list[str] = []  # tags arrive with the organize commands
+        tags = [f"{t.set}/{t.label}" for t in library.tags.of(photo.path)]  # SET/LABEL, best first
         info: dict[str, Any] = {"id": photo.id, "path": photo.path, "indexed": indexed, "tags": tags,
                                 "size": photo.size, "width": photo.width, "height": photo.height,
                                 "taken_at": photo.taken_at, "camera": photo.camera}

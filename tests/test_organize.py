@@ -230,3 +230,12 @@ def test_cli_tags_and_albums(lib, fashion, tmp_path, library_dir):
     assert json.loads(removed.stdout)["removed"]["fashion"] >= 36
     bad = run_cli("tags", "apply", str(tmp_path / "missing.toml"), library=library_dir)
     assert bad.returncode == 2 and "missing.toml" in bad.stderr
+
+
+def test_cli_info_lists_a_photos_tags(lib, fashion, tmp_path, library_dir):
+    lib.tags.apply(tmp_path / "fashion.toml")
+    path = next(p for p, label in fashion.items() if CLASS_NAMES[label] == "trousers")
+    expected = [f"{t.set}/{t.label}" for t in lib.tags.of(path)]
+    lib.close()
+    info = json.loads(run_cli("info", path, "--json", library=library_dir).stdout)
+    assert expected and info["tags"] == expected
