@@ -152,8 +152,8 @@ class Organizer:
         if compiled.negatives and len(ids):
             ids = ids[~compiled.excluded(self.calibrator, self.vectors_of(ids))]
         photos = self.catalog.photos_by_ids(ids.tolist())
-        ordered = sorted(photos.values(), key=lambda p: (p.taken_at is None, p.taken_at or "", p.path))
-        ordered.sort(key=lambda p: p.taken_at or "", reverse=True)
+        ordered = sorted(photos.values(), key=lambda p: p.path)
+        ordered.sort(key=lambda p: p.taken_at or "", reverse=True)  # newest first, undated last, stable
         return [Hit(p.id, p.path, 1.0) for p in ordered[:limit]]
 
     # -- tagging -----------------------------------------------------------------------------

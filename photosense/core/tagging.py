@@ -132,8 +132,8 @@ def examples(catalog: Catalog, model: SetModel) -> list[tuple[int, int, bool]]:
 def refine(catalog: Catalog, model: SetModel, calibrator: Calibrator, vectors_of) -> None:
     """Fit the few-shot probe from the set's accepted/rejected photos (``vectors_of(ids)`` -> (N, D))."""
     labelled = examples(catalog, model)
-    # rejected photos of one label are no evidence about the others; accepted ones are (the labels
-    # of a set compete), so an accepted photo also counts as a rejection of the other labels
+    # an accepted photo raises its label against all others (one softmax); a rejected one only
+    # lowers its own label, since it says nothing about which other label is right
     if len(labelled) < fewshot.MIN_EXAMPLES:
         model.probe = None
         return
