@@ -131,13 +131,12 @@ class LiveSync:
         return self._cancel.is_set() and not self._stopped
 
     def refresh_folders(self) -> None:
-        """Watch the library's folders as they are now (call after adding or removing one);
-        a newly added folder is scanned and indexed."""
-        before = set(self._watcher.roots)
-        now = [f.path for f in self.library.folders()]
-        self._watcher.set_roots(now)
-        for root in set(now) - before:
-            self._watcher.add_scope(paths.to_db(root), True)
+        """Watch the library's folders as they are now: call after adding or removing one (the CLI
+        calls it every few seconds). A folder newly watched (added, or back after being unmounted)
+        is rescanned and indexed."""
+        for root in self._watcher.set_roots(f.path for f in self.library.folders()):
+            if self._ready.is_set():
+                self._watcher.add_scope(paths.to_db(root), True)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until the reconcile is over and no batch is pending or in flight (tests, scripts)."""

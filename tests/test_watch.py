@@ -248,10 +248,16 @@ def test_a_watched_folder_that_disappears_is_neither_a_crash_nor_a_loss(tmp_path
     w.settle()
     assert w.status()["photos"] == 5  # the vanished folder's photos wait for it to come back
 
-    os.rename(aside, a)
+    w.sync.refresh_folders()  # (the CLI's watch does this every few seconds)
+    assert str(a) not in w.sync.watched and str(b) in w.sync.watched
+
+    os.rename(aside, a)  # mounted again: watched and rescanned, nothing lost or duplicated
     w.sync.refresh_folders()
-    w.lib.index()  # a rescan with the folder back changes nothing
-    assert w.status()["photos"] == 5 and consistent(w.lib)
+    assert str(a) in w.sync.watched
+    save(gradient(seed=81), a / "after-remount.jpg")
+    until(lambda: w.status()["indexed"] == 6, what="the returning folder watched again")
+    w.settle()
+    assert w.status()["photos"] == 6 and consistent(w.lib)
 
 
 def test_pause_collects_changes_and_resume_applies_them(photos_dir, make_watched):

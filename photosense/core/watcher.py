@@ -123,29 +123,30 @@ class FolderWatcher:
         return list(self._roots)
 
     def set_roots(self, roots: Iterable[str | os.PathLike[str]]) -> list[str]:
-        """Watch exactly *roots* (adds and drops observers); returns roots that could not be watched."""
+        """Watch exactly *roots*: drops watches of other roots and of roots that vanished (so they
+        are watched again once back), adds the rest; returns the roots newly watched."""
         wanted = [paths.normalize(r) for r in roots]
         self._wanted = wanted
         if self._observer is None:
             return []
         for root in list(self._roots):
-            if root not in wanted:
+            if root not in wanted or not os.path.isdir(root):
                 try:
                     self._observer.unschedule(self._roots.pop(root))
                 except (KeyError, ValueError):
                     pass
-        failed = []
+        added = []
         for root in wanted:
-            if root in self._roots:
+            if root in self._roots or not os.path.isdir(root):
                 continue
             try:
                 self._roots[root] = self._observer.schedule(self._handler, root, recursive=True)
-            except OSError as err:  # missing, unmounted, or out of inotify watches
-                failed.append(root)
+                added.append(root)
+            except OSError as err:  # vanished meanwhile, unreadable, or out of inotify watches
                 hint = (" (raise fs.inotify.max_user_watches, or watch with polling)"
                         if getattr(err, "errno", None) == 28 else "")
                 log.warning("cannot watch %s: %s%s", paths.display(root), err.strerror or err, hint)
-        return failed
+        return added
 
     def flush_now(self) -> None:
         """Hand over a batch now, without waiting for the debounce, even an empty one (which
