@@ -16,9 +16,14 @@ DEFAULT_TAG_THRESHOLD = 0.3
 # background, i.e. exactly when it matches the photo better than the photo's best background
 # phrase. This needs no per-library number: the background is judged per photo.
 RELEVANCE_CUTOFF = 0.5
-# A background phrase whose text embedding is this close to a target is a synonym of it (or the
-# target itself) and is left out of the background, or it would compete with its own query.
-SYNONYM_COSINE = 0.85
+# A background word this close to a target is a synonym of it (or the target itself) and is left
+# out of the background, or it would compete with its own query. "Close" is relative to the
+# target's typical similarity to the words (their median), because text-text cosines differ a lot
+# between models (about 0 for unrelated words in the tiny model, 0.7-0.8 in OpenAI's CLIP):
+# (cos - median) / (1 - median) >= SYNONYM_CLOSENESS.
+# Measured on the tiny model: anything from 0.6 to 0.9 gives the same albums; without the exclusion
+# a query loses most of its photos to its own synonyms.
+SYNONYM_CLOSENESS = 0.7
 # CLIP models learn their temperature; a model without one gets the value CLIP converges to.
 FALLBACK_LOGIT_SCALE = 100.0
 
@@ -87,8 +92,10 @@ class Calibrator:
         """Background vectors for *targets* (K, D): generic phrases, the contrast words that are not
         synonyms of a target, and *extra* (a prompt set's own background prompts)."""
         contrast = self._contrast_vectors()
-        keep = (contrast @ np.atleast_2d(targets).T).max(axis=1) < SYNONYM_COSINE
-        keep[0] = True  # "just a photo" always stays
+        cos = contrast[1:] @ np.atleast_2d(targets).T  # (words, K); row 0 is "just a photo"
+        median = np.median(cos, axis=0, keepdims=True)
+        closeness = (cos - median) / np.maximum(1.0 - median, 1e-6)
+        keep = np.concatenate([[True], closeness.max(axis=1) < SYNONYM_CLOSENESS])
         parts = [contrast[keep]]
         if extra is not None and len(extra):
             parts.append(np.atleast_2d(extra))
