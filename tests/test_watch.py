@@ -125,7 +125,7 @@ def test_rename_and_move_across_folders_keep_identity_without_model_work(tmp_pat
     w.settle()
 
     moved = w.lib.photo(b / "moved.jpg")
-    assert moved.id == first.id and moved.indexed_at == first.indexed_at
+    assert moved.id == first.id and moved.indexed_at == first.indexed_at, [r.to_json() for r in w.reports]
     assert embedding(w.lib, moved.id) == vector
     assert sum(r.summary.indexed for r in w.reports if r.kind == "changes") == 0  # no model work
     assert w.status()["photos"] == 2 and consistent(w.lib)

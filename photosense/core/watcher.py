@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.75  # quiet time ending a burst (> inotify's 0.5 s wait to pair the halves of a move)
 MAX_DELAY_S = 5.0  # a never-ending burst is still handed over this often
 SETTLE_S = 2.0  # a file with no write for this long is complete even without a close event
+DELETE_GRACE_S = 1.0  # a batch with deletions waits this much longer for the arrival that makes it a move
 BUSY_MAX_S = 60.0  # a batch waits at most this long for files still being written
 POLL_INTERVAL_S = 2.0  # polling observer: seconds between snapshots of every watched tree
 
@@ -76,6 +77,7 @@ class FolderWatcher:
         self._held = 0  # >0 while paused: events are collected but not handed over
         self._force = False
         self._applying = False
+        self._deletions = False  # the pending batch holds a deletion (it gets DELETE_GRACE_S more)
         self._stopping = False
         self._observer = None
         self._thread: threading.Thread | None = None
@@ -216,6 +218,7 @@ class FolderWatcher:
                 pending.add_scope(src, True)
                 if isinstance(event, DirDeletedEvent):
                     self._move_writing(src, None)
+                    self._deletions = True
             elif event.is_directory:
                 return  # a folder's own modified/attrib events: its files' events say what changed
             elif isinstance(event, (FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent)):
@@ -225,6 +228,7 @@ class FolderWatcher:
                     self._writing[src] = now  # (a created event alone may be a file moved in: complete)
                 elif not isinstance(event, FileCreatedEvent):
                     self._writing.pop(src, None)
+                    self._deletions = self._deletions or isinstance(event, FileDeletedEvent)
                 pending.add_scope(_parent(src), False)
             else:
                 return  # opened, closed without writing (our own reads), attributes
@@ -252,7 +256,9 @@ class FolderWatcher:
             return None
         if busy:
             return max(0.0, self._first_event + BUSY_MAX_S - now)
-        return max(0.0, min(self._last_event + self.debounce_s, self._first_event + self.max_delay_s) - now)
+        # the halves of a move between watched trees can come apart, in either order
+        quiet = self.debounce_s + (DELETE_GRACE_S if self._deletions else 0.0)
+        return max(0.0, min(self._last_event + quiet, self._first_event + self.max_delay_s) - now)
 
     def _settled(self, now: float) -> tuple[frozenset[bytes], float | None]:
         """Files still being written, and when the next of them settles."""
@@ -281,7 +287,7 @@ class FolderWatcher:
                     if (due == 0.0 and self._pending) or (self._force and not self._held):
                         batch, self._pending = self._pending, ChangeBatch()
                         batch.busy = busy
-                        self._first_event, self._force = None, False
+                        self._first_event, self._force, self._deletions = None, False, False
                         self._applying = True
                         break
                     if due == 0.0:
