@@ -239,3 +239,17 @@ def test_cli_info_lists_a_photos_tags(lib, fashion, tmp_path, library_dir):
     lib.close()
     info = json.loads(run_cli("info", path, "--json", library=library_dir).stdout)
     assert expected and info["tags"] == expected
+
+
+def test_filters_never_lose_matches_to_the_approximate_index(library_dir, photos_dir, fashion, monkeypatch):
+    """With the hnswlib graph in use, a filtered search is exact over the photos that pass the filter."""
+    monkeypatch.setattr("photosense.core.vectors.EXACT_LIMIT", 2)
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+        assert lib.vectors().uses_hnsw
+        in_a = lib.search("ankle boot folder:a", limit=100, show_all=True)
+        assert sorted(h.path for h in in_a) == sorted(p for p in fashion if "/a/" in p)
+        boots_a = {h.path for h in lib.search("ankle boot", limit=100) if "/a/" in h.path}
+        assert boots_a and {h.path for h in lib.search("ankle boot folder:a", limit=100)} == boots_a
+        album = lib.albums.create("a boots", "ankle boot", {"folders": [str(photos_dir / "a")]})
+        assert {h.path for h in lib.albums.photos(album.name)} == boots_a
