@@ -25,15 +25,17 @@ def cmd_tags(args: argparse.Namespace) -> int:
     """tags apply|show|list|remove|accept|reject|export-xmp."""
     ok, emit, open_library, _ = _tools()
     action, rest = args.action, args.args
-    need = {"apply": 1, "remove": 1, "accept": 2, "reject": 2}
+    need = {"apply": 0 if args.defaults else 1, "remove": 1, "accept": 2, "reject": 2}
     if len(rest) < need.get(action, 0):
-        usage = {"apply": "tags apply FILE.toml", "remove": "tags remove SET",
+        usage = {"apply": "tags apply FILE.toml... (or --defaults)", "remove": "tags remove SET",
                  "accept": "tags accept LABEL PATH...", "reject": "tags reject LABEL PATH..."}[action]
         _say(f"[bold red]photosense:[/] usage: photosense {usage}")
         return 2
     with open_library(args) as library:
         if action == "apply":
             results = [library.tags.apply(path) for path in rest]
+            if args.defaults:
+                results += library.tags.apply_defaults()
             if args.json:
                 emit(results if len(results) > 1 else results[0])
             else:
@@ -167,6 +169,8 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     p.add_argument("args", nargs="*", metavar="ARG",
                    help="apply: prompt set file(s); remove: set name(s); accept/reject: LABEL (or SET/LABEL) "
                         "then photo paths; show/export-xmp: optional photo paths")
+    p.add_argument("--defaults", action="store_true",
+                   help="apply: also the prompt sets that ship with PhotoSense (scenes, subjects, documents, events)")
     p.add_argument("--min-score", type=float, metavar="P",
                    help="export-xmp: only automatic tags scoring at least P (manual tags always go)")
     model_options(p)

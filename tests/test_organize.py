@@ -253,3 +253,12 @@ def test_filters_never_lose_matches_to_the_approximate_index(library_dir, photos
         assert boots_a and {h.path for h in lib.search("ankle boot folder:a", limit=100)} == boots_a
         album = lib.albums.create("a boots", "ankle boot", {"folders": [str(photos_dir / "a")]})
         assert {h.path for h in lib.albums.photos(album.name)} == boots_a
+
+
+def test_cli_applies_the_default_sets(lib, library_dir):
+    lib.close()
+    result = run_cli("tags", "apply", "--defaults", "--json", library=library_dir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(r["set"] for r in json.loads(result.stdout)) == ["documents", "events", "scenes", "subjects"]
+    listed = json.loads(run_cli("tags", "list", "--json", library=library_dir).stdout)
+    assert len(listed) == 4 and all(s["labels"] for s in listed)
