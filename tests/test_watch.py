@@ -275,19 +275,23 @@ def test_status_counts_stay_exact_while_watching(photos_dir, make_watched):
     write_photos(photos_dir, 2)
     w = make_watched([photos_dir])
     write_photos(photos_dir / "burst", 30, prefix="b", seed=100)
-    seen = []
+    seen: list[tuple[int, int]] = []
     reader = sqlite3.connect(w.lib.catalog.path)  # another process's view, through WAL
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        photos, = reader.execute("SELECT COUNT(*) FROM photos").fetchone()
-        seen.append(photos)
-        if w.lib.status()["indexed"] == 32:
+        with reader:  # one read transaction: the counts come from one snapshot
+            reader.execute("BEGIN")
+            photos, = reader.execute("SELECT COUNT(*) FROM photos").fetchone()
+            indexed, = reader.execute("SELECT COUNT(*) FROM embeddings").fetchone()
+        seen.append((photos, indexed))
+        if indexed == 32:
             break
         time.sleep(0.02)
     reader.close()
-    assert all(n in range(2, 33) for n in seen)
+    assert all(2 <= i <= p <= 32 for p, i in seen), seen  # never a phantom or a double count
+    assert [i for _, i in seen] == sorted(i for _, i in seen)  # indexed only grows during a burst
     s = w.status()
-    assert (s["photos"], s["indexed"], s["pending"]) == (32, 32, 0)
+    assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (32, 32, 0, 0)
 
 
 def test_coalesced_scopes_drop_everything_inside_a_recursive_scope():
