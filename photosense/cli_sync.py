@@ -17,7 +17,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Index what changed since last time, then follow the folders live until SIGINT/SIGTERM."""
     from photosense.cli import EXIT_OK, _graceful_stop, _open_library, _stderr_console
     from photosense.core.errors import UsageError
-    from photosense.sync import LiveSync, SyncReport
+    from photosense.sync import LiveSync, SyncReport, set_polling
 
     con = _stderr_console()
 
@@ -47,13 +47,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if not library.folders():
             raise UsageError(f"The library {library.directory} has no folders to watch; add one with "
                              "'photosense folders add PATH' or 'photosense index PATH'.")
+        if args.remember:
+            if args.poll is None:
+                raise UsageError("--remember stores --poll or --no-poll; give one of them.")
+            set_polling(library, args.poll)
         stop = threading.Event()
         sync = LiveSync(library, polling=args.poll, debounce_s=args.debounce,
                         poll_interval_s=args.poll_interval, on_change=on_change, on_error=on_error)
         with _graceful_stop(stop):
             sync.start()
             if not args.json:
-                mode = f"polling every {sync.poll_interval_s:g}s" if args.poll else "file events"
+                mode = f"polling every {sync.poll_interval_s:g}s" if sync.polling else "file events"
                 con.print(f"Watching {len(library.folders())} folder(s) with {mode}; Ctrl-C or SIGTERM stops.")
             while not stop.wait(REFRESH_FOLDERS_S):
                 sync.refresh_folders()
@@ -115,8 +119,11 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     # (defaults are spelled out rather than imported: building the parser must not load watchdog)
     p = add("watch", cmd_watch, "index what changed since last time, then follow the folders live "
                                 "(--json: one JSON object per line for each change)")
-    p.add_argument("--poll", action="store_true",
-                   help="poll the folders instead of using file events (for network shares)")
+    p.add_argument("--poll", action=argparse.BooleanOptionalAction, default=None,
+                   help="poll the folders instead of using file events, for network shares that send "
+                        "none (default: the library's setting, off unless remembered)")
+    p.add_argument("--remember", action="store_true",
+                   help="store --poll/--no-poll as this library's setting for later runs and the app")
     p.add_argument("--poll-interval", type=float, metavar="S", help="seconds between polls (default 2)")
     p.add_argument("--debounce", type=float, metavar="S",
                    help="quiet seconds that end a burst of changes (default 0.75)")

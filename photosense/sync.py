@@ -16,6 +16,12 @@ from photosense.library import IndexSummary, Library
 log = logging.getLogger(__name__)
 
 RETRY_S = 5.0  # a batch that could not be applied (library busy, disk full) is retried after this
+POLLING_SETTING = "watch.polling"  # library setting: "1" to poll instead of using file events
+
+
+def set_polling(library: Library, polling: bool) -> None:
+    """Remember for *library* whether to poll (network shares) or use file events (the default)."""
+    library.catalog.set_setting(POLLING_SETTING, "1" if polling else "0")
 
 
 @dataclass
@@ -59,11 +65,12 @@ class LiveSync:
     ``RETRY_S``). A GUI should forward them to its own thread (queued signals).
 
     *polling* uses watchdog's ``PollingObserver`` (snapshots every *poll_interval_s*) for network
-    shares that send no change events. *debounce_s* is the quiet time that ends a burst of events;
+    shares that send no change events; None (the default) follows the library's setting
+    ``POLLING_SETTING`` ("1" or "0", see :func:`set_polling`). *debounce_s* is the quiet time that ends a burst of events;
     *settle_s* is how long a file must go unwritten to count as complete when no close event comes.
     """
 
-    def __init__(self, library: Library, *, polling: bool = False, debounce_s: float | None = None,
+    def __init__(self, library: Library, *, polling: bool | None = None, debounce_s: float | None = None,
                  settle_s: float | None = None, poll_interval_s: float | None = None,
                  on_progress: ProgressCallback | None = None,
                  on_change: Callable[[SyncReport], None] | None = None,
@@ -71,6 +78,8 @@ class LiveSync:
         from photosense.core import watcher
 
         self.library = library
+        if polling is None:
+            polling = library.catalog.setting(POLLING_SETTING, "0") == "1"
         self.polling = polling
         self.on_progress = on_progress
         self.on_change = on_change

@@ -74,7 +74,7 @@ def test_watch_follows_the_folder_and_stops_cleanly_on_sigterm(indexed: Path, ph
 
 
 def test_watch_polling_mode_and_json_lines(indexed: Path, photos_dir: Path):
-    proc = subprocess.Popen([sys.executable, "-m", "photosense", "--library", str(indexed), "watch", "--poll",
+    proc = subprocess.Popen([sys.executable, "-m", "photosense", "--library", str(indexed), "watch", "--poll", "--remember",
                              "--poll-interval", "0.3", "--debounce", "0.2", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -89,6 +89,10 @@ def test_watch_polling_mode_and_json_lines(indexed: Path, photos_dir: Path):
     reports = [json.loads(line) for line in out.splitlines()]
     assert reports[0]["kind"] == "reconcile"
     assert any(r["kind"] == "changes" and r["indexed"] == 1 for r in reports)
+    with Library.open(indexed) as lib:  # remembered: later runs and the app poll too
+        from photosense.sync import LiveSync
+
+        assert LiveSync(lib).polling is True and LiveSync(lib, polling=False).polling is False
 
 
 def test_watch_without_folders_says_what_to_do(tmp_path: Path):
