@@ -18,7 +18,7 @@ from photosense.core.indexer import Indexer, IndexStats, Progress, ProgressCallb
 from photosense.core.lock import WriterLock
 from photosense.core.media import open_image
 from photosense.core.models import DEFAULT_MODEL, ModelSpec, parse_spec
-from photosense.core.changes import ChangeBatch, apply_moves, plan_scopes
+from photosense.core.changes import ChangeBatch, Vanishing, apply_moves, plan_scopes
 from photosense.core.scanner import ScanPlan, apply_plan, plan_scan
 from photosense.core.search import Hit, TextVectors, nearest
 from photosense.core.vectors import VectorIndex
@@ -206,19 +206,20 @@ class Library:
                                     batch_size=batch_size)
 
     def apply_changes(self, batch: ChangeBatch, *, progress: ProgressCallback | None = None,
-                      cancel: threading.Event | None = None) -> IndexSummary:
+                      cancel: threading.Event | None = None, vanishing: Vanishing | None = None) -> IndexSummary:
         """Bring the library up to date with one batch of file changes (from a ``FolderWatcher``).
 
         Reported moves update paths in place (same id, embedding, tags, albums; no model work),
         then only the folders the batch names are rescanned, and pending photos are indexed.
-        An empty batch just indexes what is pending.
+        An empty batch just indexes what is pending. With *vanishing*, photos whose file is gone
+        are removed only after its grace period (see :class:`~photosense.core.changes.Vanishing`).
         """
         with self._write_lock, self._writer:
             folders = self.catalog.folders()
             moved, dropped = apply_moves(self.catalog, folders, batch.moves)
             if dropped and self.vectors() is not None:
                 self.vectors().remove(dropped)
-            plan = plan_scopes(self.catalog, folders, batch.coalesced_scopes(), batch.busy)
+            plan = plan_scopes(self.catalog, folders, batch.coalesced_scopes(), batch.busy, vanishing)
             summary = self._index_plan(plan, progress=progress, cancel=cancel)
             summary.moved += moved
             summary.removed += len(dropped)

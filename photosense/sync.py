@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from photosense.core import paths
-from photosense.core.changes import ChangeBatch
+from photosense.core.changes import ChangeBatch, Vanishing
 from photosense.core.errors import PhotoSenseError
 from photosense.core.indexer import ProgressCallback
 from photosense.library import IndexSummary, Library
@@ -87,6 +87,7 @@ class LiveSync:
         self._cancel = threading.Event()  # set by pause() and stop(): the run in flight ends after its batch
         self._stopped = False
         self._ready = threading.Event()  # the start-up reconcile is over
+        self._vanishing = Vanishing()  # photos whose file vanished, kept a moment for their arrival
         self._thread: threading.Thread | None = None
         self._watcher = watcher.FolderWatcher(
             [], self._apply, polling=polling,
@@ -188,12 +189,17 @@ class LiveSync:
         started = time.monotonic()
         scopes = [paths.display(k) for k, _ in batch.coalesced_scopes()]
         try:
-            summary = self.library.apply_changes(batch, progress=self.on_progress, cancel=self._cancel)
+            summary = self.library.apply_changes(batch, progress=self.on_progress, cancel=self._cancel,
+                                                 vanishing=self._vanishing)
         except PhotoSenseError as err:
             self._failed(err)
             if not self._stopped:
                 self._watcher.requeue(batch, RETRY_S)
             return
+        if self._vanishing.recheck:  # photos found gone: removed on a recheck unless they turn up
+            recheck = ChangeBatch(scopes=dict(self._vanishing.recheck))
+            self._vanishing.recheck.clear()
+            self._watcher.requeue(recheck, self._vanishing.grace_s)
         kind = "changes" if batch else "pending"
         self._report(SyncReport(kind, summary, scopes, time.monotonic() - started))
 

@@ -16,6 +16,7 @@ from photosense.core.scanner import SKIPPED_DIRS, FoundFile, ScanPlan, _pair_mov
 log = logging.getLogger(__name__)
 
 ARRIVAL_WINDOW_S = 30.0  # a copy that arrived this recently before its original vanished was a move
+VANISH_GRACE_S = 2.0  # live sync keeps a vanished photo's row this long, waiting for its arrival
 
 
 @dataclass
@@ -120,16 +121,33 @@ def _list_dir(folder: bytes) -> list[FoundFile]:
     return found
 
 
+@dataclass
+class Vanishing:
+    """Photos whose file is gone but whose row is kept a moment (LiveSync keeps one across batches).
+
+    The halves of a move can be applied in either order: the departure may be seen by one batch
+    and the arrival only by the next. A vanished photo therefore keeps its row (its id, tags and
+    albums) for *grace_s*; if its content arrives meanwhile, it moves there, otherwise a recheck
+    of ``recheck`` (the scopes that found it gone) removes it.
+    """
+
+    grace_s: float = VANISH_GRACE_S
+    since: dict[int, float] = field(default_factory=dict)  # photo id -> when first found gone
+    recheck: dict[bytes, bool] = field(default_factory=dict)  # scopes to rescan after grace_s
+
+
 def plan_scopes(catalog: Catalog, folders: Sequence[Folder], scopes: Iterable[tuple[bytes, bool]],
-                busy: frozenset[bytes] = frozenset()) -> ScanPlan:
+                busy: frozenset[bytes] = frozenset(), vanishing: Vanishing | None = None) -> ScanPlan:
     """Like :func:`scanner.plan_scan`, but only inside *scopes* ((folder key, recursive) pairs).
 
     A scope whose library folder is missing (unmounted, offline) is skipped, never swept: its
     photos, tags and albums wait for it to come back. Files in *busy* are still being written and
-    are left as they are.
+    are left as they are. Photos gone from a scope are removed at once or, with *vanishing*,
+    once they have been gone for its grace period.
     """
     plan = ScanPlan()
     missing: dict[bytes, FileState] = {}
+    found_in: dict[int, tuple[bytes, bool]] = {}  # missing photo id -> the scope that found it gone
     fresh: list[tuple[int, FoundFile]] = []
     for key, recursive in scopes:
         folder = _folder_of(folders, key)
@@ -170,13 +188,25 @@ def plan_scopes(catalog: Catalog, folders: Sequence[Folder], scopes: Iterable[tu
         for fkey, state in known.items():
             if fkey not in on_disk and not any(fkey.startswith(u) for u in unreadable):
                 missing[fkey] = state
+                found_in[state.id] = (key, recursive)
         plan.forgotten_failures += [k for k in failed if k not in on_disk]
     _pair_moves(plan, missing, fresh)
-    _adopt_arrivals(catalog, plan, missing)
+    arrivals = _adopt_arrivals(catalog, plan, missing)
+    if vanishing is not None:
+        now = time.monotonic()
+        for pid in [p for p in plan.removed if p in found_in and p not in arrivals]:
+            if now - vanishing.since.setdefault(pid, now) < vanishing.grace_s:
+                plan.removed.remove(pid)  # kept for now: its arrival may still come
+                scope, recursive = found_in[pid]
+                vanishing.recheck[scope] = vanishing.recheck.get(scope, False) or recursive
+            else:
+                del vanishing.since[pid]
+        for pid in [p for p, t in vanishing.since.items() if now - t > 10 * vanishing.grace_s]:
+            del vanishing.since[pid]  # came back or moved away meanwhile
     return plan
 
 
-def _adopt_arrivals(catalog: Catalog, plan: ScanPlan, missing: dict[bytes, FileState]) -> None:
+def _adopt_arrivals(catalog: Catalog, plan: ScanPlan, missing: dict[bytes, FileState]) -> set[int]:
     """A photo that vanished while a file with its content arrived moments earlier moved.
 
     Events of a move between two watched trees come apart (the arrival first, the departure
@@ -202,3 +232,4 @@ def _adopt_arrivals(catalog: Catalog, plan: ScanPlan, missing: dict[bytes, FileS
                 plan.removed.append(new_id)  # (move_photo drops its row; this drops its vector)
                 plan.moved.append((state.id, key, folder_id, mtime))
                 break
+    return taken

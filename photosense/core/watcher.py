@@ -68,6 +68,7 @@ class FolderWatcher:
         self.settle_s = settle_s
         self.poll_interval_s = poll_interval_s
         self._roots: dict[str, object] = {}  # root path -> watchdog watch
+        self._roots_lock = threading.Lock()
         self._wanted = [paths.normalize(r) for r in roots]
         self._cond = threading.Condition()
         self._pending = ChangeBatch()
@@ -127,7 +128,11 @@ class FolderWatcher:
     def set_roots(self, roots: Iterable[str | os.PathLike[str]]) -> list[str]:
         """Watch exactly *roots*: drops watches of other roots and of roots that vanished (so they
         are watched again once back), adds the rest; returns the roots newly watched."""
-        wanted = [paths.normalize(r) for r in roots]
+        # (not under self._cond: the observer holds its own lock while it calls _record)
+        with self._roots_lock:
+            return self._set_roots([paths.normalize(r) for r in roots])
+
+    def _set_roots(self, wanted: list[str]) -> list[str]:
         self._wanted = wanted
         if self._observer is None:
             return []
