@@ -6,9 +6,11 @@
 A 5 ms heartbeat timer runs on the GUI thread; a stall is how late a beat comes. Two runs in the
 same process, on fresh libraries of the same photos:
 
-* **app**: the real MainWindow (offscreen): a folder is added, indexed on the indexing pool while
-  the grid makes thumbnails on the thumbnail pool, and a query is typed into the search bar every
-  250 ms (debounced, superseded, run on the search pool).
+* **app**: the real MainWindow (offscreen) on a library whose folder is not indexed yet. First the
+  window shows and the model loads in the background (reported apart: importing torch holds the
+  GIL in C for a few hundred ms, once per process). Then the folder is indexed on the indexing pool
+  while the grid makes thumbnails on the thumbnail pool, and a query is typed into the search bar
+  every 250 ms (debounced, superseded, run on the search pool).
 * **naive baseline**: the same indexing and searches called directly on the GUI thread, with
   ``processEvents()`` from the progress callback (the usual "keep the UI alive" shortcut).
 
@@ -69,23 +71,40 @@ def make_photos(root: Path, n: int) -> Path:
     return root / "photos"
 
 
-def run_app(photos: Path, root: Path, model: str) -> dict:
+def run_app(photos: Path, root: Path, model: str) -> tuple[dict, dict]:
+    """The real window: (stalls while the model loads at start-up, stalls while indexing and searching)."""
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from photosense import Library
     from photosense.core.thumbnails import ThumbnailCache
     from photosense.ui.main_window import MainWindow
 
     app = QApplication.instance()
+    with Library.open(root / "library-app", model=model) as library:
+        library.add_folder(photos)  # a library whose photos are not indexed yet
+    beat = Heartbeat()
+    beat.start()
+    start = time.perf_counter()
     window = MainWindow(root / "library-app", QSettings(str(root / "ui.ini"), QSettings.Format.IniFormat),
-                        model=model, thumbnail_cache=ThumbnailCache(root / "thumbs"), live=False)
+                        model=model, thumbnail_cache=ThumbnailCache(root / "thumbs"), live=False,
+                        auto_index=False)
     window.resize(1280, 800)
     window.show()
-    while window.folders is None:
+    while window.bridge.model_state != "ready":  # the window is up; the model loads in the background
+        if window.bridge.model_state == "failed":
+            sys.exit("the model could not be loaded")
         app.processEvents()
+        time.sleep(0.001)
+    startup = {**beat.stop(), "seconds": round(time.perf_counter() - start, 1)}
+
     beat = Heartbeat()
-    done = {"indexed": False, "searches": 0}
-    window.indexer.finished.connect(lambda _s: done.__setitem__("indexed", True))
+    done = {"indexed": False, "searches": 0, "count": 0}
+
+    def finished(summary) -> None:
+        done["indexed"], done["count"] = True, summary.indexed + summary.reused
+
+    window.indexer.finished.connect(finished)
 
     def type_query() -> None:
         text = QUERIES[done["searches"] % len(QUERIES)]
@@ -98,7 +117,7 @@ def run_app(photos: Path, root: Path, model: str) -> dict:
     start = time.perf_counter()
     beat.start()
     typing.start()
-    window.add_folder(str(photos))
+    window.indexer.start()
     while not (done["indexed"] and done["searches"] >= 20):
         app.processEvents()
         time.sleep(0.001)
@@ -107,9 +126,9 @@ def run_app(photos: Path, root: Path, model: str) -> dict:
         app.processEvents()
         time.sleep(0.001)
     seconds = time.perf_counter() - start
-    result = {**beat.stop(), "seconds": round(seconds, 1), "searches": done["searches"]}
+    result = {**beat.stop(), "seconds": round(seconds, 1), "searches": done["searches"], "indexed": done["count"]}
     window.close()
-    return result
+    return startup, result
 
 
 def run_naive(photos: Path, root: Path, model: str) -> dict:
@@ -133,13 +152,14 @@ def run_naive(photos: Path, root: Path, model: str) -> dict:
                 searches += 1
                 last[0] = time.perf_counter()
 
-        library.index([photos], progress=progress)
+        summary = library.index([photos], progress=progress)
         while searches < 20:
             library.search(QUERIES[searches % len(QUERIES)])
             searches += 1
             app.processEvents()
     seconds = time.perf_counter() - start
-    return {**beat.stop(), "seconds": round(seconds, 1), "searches": searches}
+    return {**beat.stop(), "seconds": round(seconds, 1), "searches": searches,
+            "indexed": summary.indexed + summary.reused}
 
 
 def main() -> None:
@@ -155,18 +175,22 @@ def main() -> None:
         os.environ["PHOTOSENSE_CACHE"] = str(root / "cache")
         photos = make_photos(root, args.photos)
         print(f"{args.photos} photos, model {args.model}; {machine()}", flush=True)
-        app_result = run_app(photos, root, args.model)
+        startup, app_result = run_app(photos, root, args.model)
+        print(f"app, model loading:      longest stall {startup['max_stall_ms']:7.1f} ms, "
+              f"p99 {startup['p99_stall_ms']:5.1f} ms, {startup['seconds']} s (once, at start-up)", flush=True)
         print(f"app (worker pools):      longest stall {app_result['max_stall_ms']:7.1f} ms, "
               f"p99 {app_result['p99_stall_ms']:5.1f} ms, {app_result['seconds']} s, "
-              f"{app_result['searches']} searches", flush=True)
+              f"{app_result['searches']} searches, {app_result['indexed']} indexed", flush=True)
         naive = run_naive(photos, root, args.model)
         print(f"naive (GUI thread):      longest stall {naive['max_stall_ms']:7.1f} ms, "
-              f"p99 {naive['p99_stall_ms']:5.1f} ms, {naive['seconds']} s, {naive['searches']} searches")
+              f"p99 {naive['p99_stall_ms']:5.1f} ms, {naive['seconds']} s, {naive['searches']} searches, "
+              f"{naive['indexed']} indexed")
     verdict = "meets" if app_result["max_stall_ms"] <= 50 else "misses"
     print(f"The app {verdict} the 50 ms goal; the naive loop stalls "
           f"{naive['max_stall_ms'] / max(app_result['max_stall_ms'], 0.1):.0f}× longer.")
     path = save_report("gui_stall", {"photos": args.photos, "model": args.model, "goal_ms": 50,
-                                     "app": app_result, "naive": naive})
+                                     "app": app_result, "app_model_loading": startup,
+                                     "naive": naive})
     print(f"report: {path}")
 
 

@@ -1,6 +1,7 @@
 """Indexing in the background: Library.index on the indexing pool, with progress, pause and resume."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ class IndexController(QObject):
                 self._last_emit = now
                 self._progress.emit(p)
 
+        workers = max(1, (os.cpu_count() or 2) - 1)  # decode threads: one core stays with the GUI
         self.bridge.pools.run(self.bridge.pools.indexing,
-                              lambda: library.index(progress=progress, cancel=cancel),
+                              lambda: library.index(progress=progress, cancel=cancel, workers=workers),
                               self._on_done, self._on_error)
 
     def pause(self) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,9 @@ class _Task(QRunnable):
 class Pools:
     """One pool per purpose, so slow indexing never queues ahead of a search or a thumbnail."""
 
-    def __init__(self, thumbnail_threads: int = 2) -> None:
+    def __init__(self, thumbnail_threads: int | None = None) -> None:
+        if thumbnail_threads is None:  # half the cores: the GUI thread keeps CPU time to paint
+            thumbnail_threads = max(1, (os.cpu_count() or 2) // 2)
         self.search = self._pool("search", 1)  # one at a time: later queries supersede earlier ones
         self.thumbnails = self._pool("thumbnails", thumbnail_threads)
         self.indexing = self._pool("indexing", 1)
