@@ -120,7 +120,11 @@ class LibraryBridge(QObject):
             self.library = getattr(self, "_fallback", None)
             self._report(err, self.modelFailed)
 
-        self.pools.run(self.pools.io, work, self._on_opened, failed)
+        def reopened(library) -> None:
+            self._on_opened(library)
+            self.load_model()
+
+        self.pools.run(self.pools.io, work, reopened, failed)
 
     def _on_model(self, err: BaseException | None) -> None:
         if err is None:

@@ -26,7 +26,8 @@ class EmptyState(QWidget):
         self.text.setObjectName("emptyText")
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.text.setWordWrap(True)
-        self.text.setFixedWidth(440)  # a wrapped label needs a width to lay out its height
+        self.text.setMinimumWidth(320)  # a wrapped label needs a width to lay out its height
+        self.text.setMaximumWidth(440)
         self.button = QPushButton(self)
         self.button.setObjectName("primary")
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
+from photosense.core.media import is_image_name
 from photosense.ui import style
 from photosense.ui.bridge import LibraryBridge, Query, Results
 from photosense.ui.details import DetailsPanel
@@ -426,9 +427,11 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _dropped_folders(event) -> list[str]:
+        """Local paths that are not photos (checked as folders by the worker that adds them: no I/O here)."""
         if not event.mimeData().hasUrls():
             return []
-        return [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+        return [u.toLocalFile() for u in event.mimeData().urls()
+                if u.isLocalFile() and not is_image_name(u.toLocalFile())]
 
 
 def _decode_preview(path: str, size: int) -> QImage:  # worker thread

@@ -13,6 +13,7 @@ def test_first_run_shows_the_add_a_folder_empty_state(qtbot, make_window, tmp_pa
     assert window.empty.title.text() == "Add a photo folder"
     assert window.empty.button.isVisible() and window.empty.button.text() == "Add a photo folder…"
     assert window.sidebar.folders_header.child(0).text(0) == "No folders yet"
+    assert window.bridge.model_state == "idle"  # nothing to search yet: no model download either
 
 
 def test_adding_a_folder_indexes_it_with_progress(qtbot, make_window, tmp_path):
@@ -127,3 +128,19 @@ def test_new_files_appear_live_while_the_app_runs(qtbot, make_window, indexed_li
     new = save(fashion_images(1, seed=5)[0][0], fashion_folder[0] / "new-arrival.jpg")
     qtbot.waitUntil(lambda: str(new) in window.photos.paths(), timeout=30_000)
     qtbot.waitUntil(lambda: window.status_label.text() == "61 photos · 61 searchable", timeout=30_000)
+
+
+def test_dropping_a_folder_on_the_window_adds_it(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    folder = tmp_path / "dropped"
+    photos = write_photos(folder, 10)
+    window = make_window(tmp_path / "library", wait_model=False, model="tiny-fashion")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    with qtbot.waitSignal(window.indexer.finished, timeout=120_000):
+        window.dropEvent(QDropEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                    Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: sorted(window.photos.paths()) == sorted(photos), timeout=30_000)
+    assert window.sidebar.folder_paths() == [str(folder)]
