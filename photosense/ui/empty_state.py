@@ -25,9 +25,7 @@ class EmptyState(QWidget):
         self.text = QLabel(self)
         self.text.setObjectName("emptyText")
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text.setWordWrap(True)
-        self.text.setMinimumWidth(320)  # a wrapped label needs a width to lay out its height
-        self.text.setMaximumWidth(440)
+        self.text.setWordWrap(False)  # lines are broken by hand: a wrapped, centred label clips its height
         self.button = QPushButton(self)
         self.button.setObjectName("primary")
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -51,12 +49,14 @@ class EmptyState(QWidget):
 
     def show_no_folders(self) -> None:
         self.show_message("folder", "Add a photo folder",
-                          "PhotoSense indexes the photos in your folders on this computer, so you can find "
-                          "them by describing them. Nothing leaves your machine.", "Add a photo folder…")
+                          "PhotoSense indexes the photos in your folders on this computer,\n"
+                          "so you can find them by describing them. Nothing leaves your machine.",
+                          "Add a photo folder…")
 
     def show_no_matches(self, query: str) -> None:
-        self.show_message("search", "No matching photos", f"Nothing in the library looks like “{query}”.")
+        shown = query if len(query) <= 60 else query[:57] + "…"
+        self.show_message("search", "No matching photos", f"Nothing in the library looks like “{shown}”.")
 
     def show_no_photos(self) -> None:
         self.show_message("image", "No photos here yet",
-                          "New photos appear here as soon as they are indexed.")
+                          "Photos appear here as soon as they are found.")
