@@ -20,5 +20,9 @@ def test_wheel_contains_modules_and_the_bundled_model(tmp_path):
     assert modules <= names
     for resource in ("open_clip_config.json", "open_clip_model.safetensors"):
         assert f"photosense/resources/models/tiny-fashion/{resource}" in names
+    # the desktop app's icons and the demo's sample photos
+    assert {f"photosense/resources/icons/{p.name}" for p in (REPO / "resources" / "icons").glob("*.svg")} <= names
+    samples = {f"photosense/resources/samples/{p.name}" for p in (REPO / "resources" / "samples").glob("*.jpg")}
+    assert len(samples) == 200 and samples <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
     assert b"photosense = photosense.__main__:main" in entry_points
