@@ -48,14 +48,15 @@ def screenshot(display: str, path: Path) -> None:
     subprocess.run(["import", "-display", display, "-window", "root", str(path)], check=True, timeout=30)
 
 
-def run_app(display: str, library: Path, steps: list[str], tmp: Path, prefix: str) -> dict[str, dict]:
+def run_app(display: str, library: Path, steps: list[str], tmp: Path, prefix: str,
+            command: tuple[str, ...] = ("gui",)) -> dict[str, dict]:
     """Run ``photosense --library LIB gui`` on *display*, screenshot each step; returns each step's facts."""
     out = tmp / f"e2e-{prefix}"
     out.mkdir()
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "E2E_DIR": str(out),
            "E2E_STEPS": ",".join(steps), "PHOTOSENSE_UI_SCRIPT": str(SCRIPT),
            "PHOTOSENSE_SETTINGS": str(tmp / f"{prefix}.ini"), "PHOTOSENSE_LOG_DIR": str(tmp / "logs")}
-    app = subprocess.Popen([sys.executable, "-m", "photosense", "--library", str(library), "gui"], env=env,
+    app = subprocess.Popen([sys.executable, "-m", "photosense", "--library", str(library), *command], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     facts = {}
     try:
@@ -101,6 +102,6 @@ def test_real_window_search_similar_and_preview(display, indexed_library, tmp_pa
 
 @pytest.mark.slow
 def test_real_window_first_run(display, tmp_path):
-    facts = run_app(display, tmp_path / "new-library", ["browse"], tmp_path, "first-run")
+    facts = run_app(display, tmp_path / "new-library", ["browse"], tmp_path, "first-run", command=())  # no command
     assert facts["browse"]["empty"] and facts["browse"]["empty_title"] == "Add a photo folder"
     assert_not_blank(SHOTS / "first-run-browse.png")

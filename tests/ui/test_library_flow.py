@@ -1,6 +1,7 @@
 """First run, adding a folder, indexing progress, pause/resume, failures, settings and the 100k grid."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from conftest import wait_results, write_photos
@@ -144,3 +145,34 @@ def test_dropping_a_folder_on_the_window_adds_it(qtbot, make_window, tmp_path):
                                     Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: sorted(window.photos.paths()) == sorted(photos), timeout=30_000)
     assert window.sidebar.folder_paths() == [str(folder)]
+
+
+@pytest.mark.slow
+def test_the_window_appears_at_once_on_a_10k_library(qtbot, settings, tmp_path):
+    import shutil
+    import time
+
+    from photosense import Library
+    from photosense.core.scanner import apply_plan, plan_scan
+    from photosense.demo import samples
+    from photosense.ui.app import application
+    from photosense.ui.main_window import MainWindow
+
+    sources = samples()
+    for i in range(10_000):
+        folder = tmp_path / "photos" / f"roll-{i // 500:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sources[i % len(sources)], folder / f"IMG_{i:05d}.jpg")
+    with Library.open(tmp_path / "library", model="tiny-fashion") as library:
+        library.add_folder(tmp_path / "photos")
+        apply_plan(library.catalog, plan_scan(library.catalog, library.catalog.folders()))
+        assert library.status()["photos"] == 10_000
+    app = application()
+    start = time.perf_counter()
+    window = MainWindow(tmp_path / "library", settings, model="tiny-fashion", auto_index=False)
+    qtbot.addWidget(window)
+    window.show()
+    app.processEvents()
+    assert time.perf_counter() - start < 1.5
+    assert "Loading" in window.search.placeholderText() or window.bridge.model_state == "idle"
+    qtbot.waitUntil(lambda: window.photos.rowCount() == 10_000, timeout=15_000)
