@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -67,7 +68,7 @@ class DetailsPanel(QWidget):
         self._set_visible_rows(True)
         self.title.setText(Path(photo.path).name)
         folder = os.path.dirname(photo.path)
-        self.values["Folder"].setText(folder.replace(os.sep, os.sep + "\u200b"))  # may wrap after a slash
+        self.values["Folder"].setText(re.sub(r"([/_.\-])", "\\1\u200b", folder))  # may wrap after / _ . -
         self.values["Folder"].setToolTip(folder)
         self.values["Size"].setText(human_size(photo.size))
         self.values["Dimensions"].setText(f"{photo.width} × {photo.height}" if photo.width else "—")
