@@ -115,3 +115,49 @@ def test_details_panel_shows_the_selected_photo(qtbot, make_window, indexed_libr
     qtbot.waitUntil(lambda: window.details.title.text() == name, timeout=10_000)
     assert window.details.values["Dimensions"].text() == "96 × 96"
     assert window.details.values["Size"].text().endswith("KB")
+
+
+def test_enter_opens_in_the_system_viewer_and_space_previews(qtbot, make_window, indexed_library):
+    from PySide6.QtCore import QObject, Slot
+    from PySide6.QtGui import QDesktopServices
+
+    class Viewer(QObject):  # Qt's own hook for where file URLs go
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened: list[str] = []
+
+        @Slot(QUrl)
+        def show(self, url: QUrl) -> None:
+            self.opened.append(url.toLocalFile())
+
+    viewer = Viewer()
+    QDesktopServices.setUrlHandler("file", viewer, "show")
+    try:
+        window = make_window(indexed_library, wait_model=False)
+        wait_results(qtbot, window, "all")
+        window.grid.setFocus()
+        window.grid.setCurrentIndex(window.photos.index(2, 0))
+        qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+        assert viewer.opened == [window.photos.path(2)]
+        qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+        preview = window.preview
+        qtbot.waitUntil(lambda: preview.label.pixmap() is not None and not preview.label.pixmap().isNull(),
+                        timeout=10_000)
+        qtbot.keyClick(preview, Qt.Key.Key_Space)  # Space again closes it
+        assert not preview.isVisible()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+
+
+def test_the_download_dialog_can_be_cancelled(qtbot, make_window, indexed_library):
+    window = make_window(indexed_library, wait_model=False)
+    window.bridge.model_state = "loading"  # as while a pretrained model downloads
+    window._maybe_show_download("ViT-B-32:laion2b_s34b_b79k")
+    dialog = window.model_dialog
+    assert dialog.isVisible() and "Downloading the search model" in dialog.labelText()
+    from PySide6.QtWidgets import QPushButton
+
+    next(b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel").click()
+    assert window.model_dialog is None
+    assert "unavailable" in window.search.placeholderText()
+    assert "cancelled" in window.statusBar().currentMessage()
