@@ -25,7 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from photosense.ui.app import run
 
-    return run(str(directory))
+    return run(str(directory), remember=False)  # a plain `photosense` still opens the user's own library
 
 
 def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser], Any]) -> None:

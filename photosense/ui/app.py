@@ -56,8 +56,9 @@ def choose_library(explicit: str | None, settings: QSettings) -> str:
     return str(last) if last else str(config.library_dir())
 
 
-def run(library: str | None = None, model: str | None = None) -> int:
-    """Open the main window on a library and run the event loop; returns the exit status."""
+def run(library: str | None = None, model: str | None = None, remember: bool = True) -> int:
+    """Open the main window on a library and run the event loop; returns the exit status.
+    *remember*: make it the library that a plain ``photosense`` opens next time."""
     log_path = errors.setup_file_logging()
     app = application()
     notice = _ErrorNotice()
@@ -65,7 +66,7 @@ def run(library: str | None = None, model: str | None = None) -> int:
     settings = open_settings()
     from photosense.ui.main_window import MainWindow
 
-    window = MainWindow(choose_library(library, settings), settings, model=model)
+    window = MainWindow(choose_library(library, settings), settings, model=model, remember_library=remember)
     window.show()
     _test_hook(window)
     return app.exec()

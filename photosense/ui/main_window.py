@@ -33,7 +33,8 @@ class MainWindow(QMainWindow):
     """The PhotoSense window over one library directory."""
 
     def __init__(self, library_dir: str | os.PathLike[str], settings: QSettings, model: str | None = None,
-                 thumbnail_cache=None, auto_index: bool = True, live: bool | None = None) -> None:
+                 thumbnail_cache=None, auto_index: bool = True, live: bool | None = None,
+                 remember_library: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("PhotoSense")
         self.setWindowIcon(style.icon("photosense"))
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.library_dir = str(library_dir)
         self.auto_index = auto_index
+        self.remember_library = remember_library  # the demo is not "the last library"
         self.pools = Pools()
         self.bridge = LibraryBridge(self.pools, self)
         if live is None:
@@ -174,7 +176,8 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("library/last", self.library_dir)
+        if self.remember_library:
+            self.settings.setValue("library/last", self.library_dir)
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
@@ -187,7 +190,8 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, library) -> None:
         self.library_dir = str(library.directory)
-        self.settings.setValue("library/last", self.library_dir)
+        if self.remember_library:
+            self.settings.setValue("library/last", self.library_dir)
         self.empty.show_message("image", "Loading your photos…", "")
 
     def _on_open_failed(self, message: str) -> None:

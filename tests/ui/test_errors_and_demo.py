@@ -91,3 +91,17 @@ def test_cli_demo_builds_offline_and_help_still_prints(tmp_path):
     assert '"photos": 200' in status.stdout and '"indexed": 200' in status.stdout
     usage = run_cli("--help")
     assert usage.returncode == 0 and "gui" in usage.stdout and "demo" in usage.stdout
+
+
+def test_the_demo_is_not_remembered_as_the_last_library(qtbot, tmp_path, settings):
+    from photosense.ui.app import application
+    from photosense.ui.main_window import MainWindow
+
+    application()
+    settings.setValue("library/last", str(tmp_path / "mine"))
+    window = MainWindow(tmp_path / "demo-library", settings, model="tiny-fashion", remember_library=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.folders is not None)
+    window.close()
+    assert settings.value("library/last") == str(tmp_path / "mine")
