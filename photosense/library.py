@@ -206,7 +206,8 @@ class Library:
                                     batch_size=batch_size)
 
     def apply_changes(self, batch: ChangeBatch, *, progress: ProgressCallback | None = None,
-                      cancel: threading.Event | None = None, vanishing: Vanishing | None = None) -> IndexSummary:
+                      cancel: threading.Event | None = None, vanishing: Vanishing | None = None,
+                      workers: int | None = None) -> IndexSummary:
         """Bring the library up to date with one batch of file changes (from a ``FolderWatcher``).
 
         Reported moves update paths in place (same id, embedding, tags, albums; no model work),
@@ -220,7 +221,7 @@ class Library:
             if dropped and self.vectors() is not None:
                 self.vectors().remove(dropped)
             plan = plan_scopes(self.catalog, folders, batch.coalesced_scopes(), batch.busy, vanishing)
-            summary = self._index_plan(plan, progress=progress, cancel=cancel)
+            summary = self._index_plan(plan, progress=progress, cancel=cancel, workers=workers)
             summary.moved += moved
             summary.removed += len(dropped)
             return summary

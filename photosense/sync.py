@@ -66,7 +66,8 @@ class LiveSync:
 
     *polling* uses watchdog's ``PollingObserver`` (snapshots every *poll_interval_s*) for network
     shares that send no change events; None (the default) follows the library's setting
-    ``POLLING_SETTING`` ("1" or "0", see :func:`set_polling`). *debounce_s* is the quiet time that ends a burst of events;
+    ``POLLING_SETTING`` ("1" or "0", see :func:`set_polling`). *workers* sets the decode threads of
+    every indexing run (None: the indexer's default; a GUI leaves a core free). *debounce_s* is the quiet time that ends a burst of events;
     *settle_s* is how long a file must go unwritten to count as complete when no close event comes.
     """
 
@@ -74,7 +75,8 @@ class LiveSync:
                  settle_s: float | None = None, poll_interval_s: float | None = None,
                  on_progress: ProgressCallback | None = None,
                  on_change: Callable[[SyncReport], None] | None = None,
-                 on_error: Callable[[PhotoSenseError], None] | None = None) -> None:
+                 on_error: Callable[[PhotoSenseError], None] | None = None,
+                 workers: int | None = None) -> None:
         from photosense.core import watcher
 
         self.library = library
@@ -84,6 +86,7 @@ class LiveSync:
         self.on_progress = on_progress
         self.on_change = on_change
         self.on_error = on_error
+        self.workers = workers  # decode threads for indexing (None: the indexer's default)
         self._cancel = threading.Event()  # set by pause() and stop(): the run in flight ends after its batch
         self._stopped = False
         self._ready = threading.Event()  # the start-up reconcile is over
@@ -170,7 +173,7 @@ class LiveSync:
     def _reconcile(self) -> None:
         started = time.monotonic()
         try:
-            summary = self.library.index(progress=self.on_progress, cancel=self._cancel)
+            summary = self.library.index(progress=self.on_progress, cancel=self._cancel, workers=self.workers)
             self._report(SyncReport("reconcile", summary, seconds=time.monotonic() - started))
         except PhotoSenseError as err:
             self._failed(err)
@@ -190,7 +193,7 @@ class LiveSync:
         scopes = [paths.display(k) for k, _ in batch.coalesced_scopes()]
         try:
             summary = self.library.apply_changes(batch, progress=self.on_progress, cancel=self._cancel,
-                                                 vanishing=self._vanishing)
+                                                 vanishing=self._vanishing, workers=self.workers)
         except PhotoSenseError as err:
             self._failed(err)
             if not self._stopped:

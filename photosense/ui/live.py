@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from PySide6.QtCore import QObject, Signal
 
@@ -65,7 +66,8 @@ class LiveIndexController(QObject):
         if self.sync is not None:
             self.sync.stop(0)
         self.sync = sync = LiveSync(library, on_progress=self._progress.emit, on_change=self._report.emit,
-                                    on_error=self._error.emit)
+                                    on_error=self._error.emit,
+                                    workers=max(1, (os.cpu_count() or 2) - 1))  # one core stays with the GUI
         if self._paused:
             sync.pause()
         self.bridge.pools.run(self.bridge.pools.io, sync.start)
