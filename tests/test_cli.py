@@ -82,3 +82,13 @@ def test_human_output_without_json(tmp_path):
     assert result.returncode == 0 and "1 indexed" in result.stderr
     result = run_cli("search", "bag", library=tmp_path / "lib")
     assert str(photos / "a.jpg") in result.stdout
+
+
+def test_app_without_a_display_explains_instead_of_aborting(tmp_path):
+    """Qt aborts (core dump) when it finds no display; the CLI says what to do instead."""
+    env = {"QT_QPA_PLATFORM": "", "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    for args in ((), ("gui",), ("demo",)):
+        result = run_cli(*args, library=tmp_path / "lib", env=env)
+        assert result.returncode == 1, result.stderr
+        assert "no display" in result.stderr and "photosense --help" in result.stderr
+        assert "Traceback" not in result.stderr
