@@ -167,7 +167,9 @@ class Organizer:
                                                            self.calibrator))
                 self._set_models[set_id] = cached
             model = cached[1]
-            tagging.refine(self.catalog, model, self.calibrator, self.vectors_of)
+            vectors = self.library.vectors()
+            tagging.refine(self.catalog, model, self.calibrator, self.vectors_of,
+                           embedded=vectors if vectors is not None else ())
             return model
 
     def tag(self, model: tagging.SetModel, ids: np.ndarray | None = None) -> int:
@@ -185,6 +187,10 @@ class Organizer:
         if album.kind != album_store.SMART:
             return 0
         checked = self.embedded_ids() if ids is None else np.asarray(ids, np.int64)
+        if ids is not None:  # photos not embedded yet are matched once they are (organize_pending)
+            vectors = self.library.vectors()
+            checked = np.asarray([i for i in checked.tolist() if vectors is not None and i in vectors],
+                                 np.int64)
         query = parse(album.description or "")
         filters = album.filters.merged(query.filters)
         candidates = np.asarray(filters.photo_ids(self.catalog, among=checked.tolist()), np.int64) \

@@ -262,3 +262,31 @@ def test_cli_applies_the_default_sets(lib, library_dir):
     assert sorted(r["set"] for r in json.loads(result.stdout)) == ["documents", "events", "scenes", "subjects"]
     listed = json.loads(run_cli("tags", "list", "--json", library=library_dir).stdout)
     assert len(listed) == 4 and all(s["labels"] for s in listed)
+
+
+def _pending_photo(lib, photos_dir) -> str:
+    """A photo the catalog knows but that has no embedding yet (its indexing run was cancelled)."""
+    import threading
+
+    img, _ = fashion_images(1, seed=33)[0]
+    path = str(save(img, photos_dir / "later" / "pending.png"))
+    cancel = threading.Event()
+    cancel.set()
+    lib.index(cancel=cancel)
+    assert lib.photo(path).id not in lib.vectors()
+    return path
+
+
+def test_tagging_and_albums_skip_photos_not_embedded_yet(lib, fashion, photos_dir, tmp_path):
+    """A pending photo has no vector: accepting a tag on it or resetting it in an album must neither
+    crash nor score it with another photo's vector."""
+    lib.tags.apply(tmp_path / "fashion.toml")
+    pending = _pending_photo(lib, photos_dir)
+    bags = [p for p, label in fashion.items() if CLASS_NAMES[label] == "bag"]
+    lib.tags.accept("fashion/bag", bags[:3] + [pending])  # 4 examples: the few-shot probe is fitted
+    assert [t.label for t in lib.tags.of(pending)] == ["bag"]
+    lib.albums.create("boots", "ankle boot")
+    lib.albums.reset("boots", [pending])
+    assert pending not in [h.path for h in lib.albums.photos("boots")]
+    lib.index()
+    assert lib.photo(pending).id in lib.vectors()

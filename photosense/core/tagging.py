@@ -129,9 +129,12 @@ def examples(catalog: Catalog, model: SetModel) -> list[tuple[int, int, bool]]:
     return [(pid, index[label], not rejected) for pid, label, rejected in found if label in index]
 
 
-def refine(catalog: Catalog, model: SetModel, calibrator: Calibrator, vectors_of) -> None:
-    """Fit the few-shot probe from the set's accepted/rejected photos (``vectors_of(ids)`` -> (N, D))."""
+def refine(catalog: Catalog, model: SetModel, calibrator: Calibrator, vectors_of, embedded=None) -> None:
+    """Fit the few-shot probe from the set's accepted/rejected photos (``vectors_of(ids)`` -> (N, D));
+    with *embedded* (a container of ids), photos without an embedding yet are left out."""
     labelled = examples(catalog, model)
+    if embedded is not None:
+        labelled = [e for e in labelled if e[0] in embedded]
     # an accepted photo raises its label against all others (one softmax); a rejected one only
     # lowers its own label, since it says nothing about which other label is right
     if len(labelled) < fewshot.MIN_EXAMPLES:

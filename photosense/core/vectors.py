@@ -199,6 +199,9 @@ class VectorIndex:
         return best_ids, best_scores
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
+        missing = [i for i in ids.tolist() if i not in self._live]
+        if missing:  # never another photo's vector (exact mode) nor hnswlib's RuntimeError
+            raise KeyError(f"no vector for photo ids {missing[:10]}")
         if self._hnsw is not None:
             return np.asarray(self._hnsw.get_items(ids), dtype=np.float32).reshape(len(ids), self.dim)
         order = np.argsort(self._ids)

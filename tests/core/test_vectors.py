@@ -131,3 +131,14 @@ def test_failed_save_keeps_the_previous_generation(tmp_path, monkeypatch):
     reloaded = VectorIndex(tmp_path, "m", 64)
     assert reloaded.load() == set(range(100))
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("exact_limit", [None, 1])
+def test_vectors_of_unknown_ids_raise_instead_of_returning_another_photos_vector(tmp_path, exact_limit):
+    index = VectorIndex(tmp_path, "t", 4, exact_limit=exact_limit)
+    index.add([1, 3, 5], np.eye(4, dtype=np.float32)[:3])
+    assert np.allclose(index.vectors([3]), np.eye(4)[1:2])
+    index.remove([5])
+    for missing in ([2], [9], [5]):
+        with pytest.raises(KeyError):
+            index.vectors(missing)
