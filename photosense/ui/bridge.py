@@ -19,10 +19,12 @@ RESULT_LIMIT = 300
 
 @dataclass(frozen=True)
 class Query:
-    """What the grid shows: every photo, a folder, a text search, or photos like an image."""
+    """What the grid shows: every photo, a folder, an album (by id), a tag ("set/label"), a text search, or
+    photos like an image. A text search keeps to the relevance cut-off unless *show_all*."""
 
-    kind: str  # "all" | "folder" | "text" | "similar"
+    kind: str  # "all" | "folder" | "album" | "tag" | "text" | "similar"
     value: str = ""
+    show_all: bool = False
 
     @property
     def is_search(self) -> bool:
@@ -147,9 +149,8 @@ class LibraryBridge(QObject):
             return
         if not query.is_search:
             library = self.library
-            folder = query.value if query.kind == "folder" else None
-            self.pools.run(self.pools.io, lambda: Results(query, [(i, p, None) for i, p in library.photos(folder)]),
-                           self._deliver, self._search_failed)
+            self.pools.run(self.pools.io, lambda: Results(query, _browse(library, query)), self._deliver,
+                           self._search_failed)
             return
         if self.model_state != "ready":
             return  # run by _on_model once the model is there
@@ -167,7 +168,7 @@ class LibraryBridge(QObject):
         def work():
             start = time.perf_counter()
             if query.kind == "text":
-                hits = library.search(query.value, limit=RESULT_LIMIT)
+                hits = library.search(query.value, limit=RESULT_LIMIT, show_all=query.show_all)
             else:
                 hits = library.similar(query.value, limit=RESULT_LIMIT)
             return Results(query, [(h.id, h.path, float(h.score)) for h in hits], time.perf_counter() - start)
@@ -256,6 +257,17 @@ class LibraryBridge(QObject):
         if self.library is not None:
             self.library.close()
             self.library = None
+
+
+def _browse(library, query: Query) -> list[tuple[int, str, float | None]]:  # worker thread
+    """The rows of a browsing query: every photo, a folder's, an album's (best first) or a tag's."""
+    if query.kind == "album":
+        album = next((a for a in library.albums.list() if str(a.id) == query.value), None)
+        return [] if album is None else [(h.id, h.path, None) for h in library.albums.photos(album.name)]
+    if query.kind == "tag":
+        quoted = query.value.replace('"', "")
+        return [(h.id, h.path, None) for h in library.search(f'tag:"{quoted}"', limit=10_000_000)]
+    return [(i, p, None) for i, p in library.photos(query.value if query.kind == "folder" else None)]
 
 
 def display_name(path: str) -> str:

@@ -1,4 +1,4 @@
-"""The right-hand details panel: name, folder, size, dimensions, date taken, camera (and later tags)."""
+"""The right-hand details panel: name, folder, size, dimensions, date taken, camera, match, albums and tags."""
 from __future__ import annotations
 
 import os
@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-FIELDS = ("Folder", "Size", "Dimensions", "Date taken", "Camera", "Match", "Tags")
+from photosense.ui.tag_list import TagList
+
+FIELDS = ("Folder", "Size", "Dimensions", "Date taken", "Camera", "Match", "Albums")
 
 
 def human_size(n: int) -> str:
@@ -19,14 +21,21 @@ def human_size(n: int) -> str:
     return str(n)
 
 
-class DetailsPanel(QWidget):
-    """Shows one photo's catalog record (``show_photo``), a count for a multi-selection, or a hint."""
+class DetailsPanel(QScrollArea):
+    """Shows one photo's catalog record (``show_photo``) and tags (``show_tags``), a count for a
+    multi-selection, or a hint. ``tags.judged(label, accepted)`` reports accept / reject clicks."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("details")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(200)
+        body = QWidget(self)
+        body.setObjectName("detailsBody")
+        self.setWidget(body)
+        self.path: str | None = None  # the photo shown
         self.title = QLabel("No photo selected", self)
         self.title.setObjectName("detailsTitle")
         self.title.setWordWrap(True)
@@ -46,26 +55,42 @@ class DetailsPanel(QWidget):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[name] = value
             self.form.addRow(label, value)
-        layout = QVBoxLayout(self)
+        self.tags_title = QLabel("TAGS", self)
+        self.tags_title.setObjectName("sectionTitle")
+        self.tags = TagList(self)
+        layout = QVBoxLayout(body)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(14)
         layout.addWidget(self.title)
         layout.addLayout(self.form)
+        layout.addSpacing(4)
+        layout.addWidget(self.tags_title)
+        layout.addWidget(self.tags)
         layout.addStretch(1)
         self.clear()
 
     def clear(self, text: str = "No photo selected") -> None:
+        self.path = None
         self.title.setText(text)
         for value in self.values.values():
             value.setText("—")
         self._set_visible_rows(False)
+        self.tags_title.hide()
+        self.tags.hide()
+        self.tags.set_tags([])
 
-    def show_photo(self, photo, score: float | None = None, tags: list[str] | None = None) -> None:
+    def show_photo(self, photo, score: float | None = None) -> None:
         """*photo*: a catalog ``Photo`` (or None when it left the library)."""
         if photo is None:
             self.clear("This photo is no longer in the library")
             return
+        if photo.path != self.path:
+            self.tags.set_tags([])
+            self.values["Albums"].setText("—")
+        self.path = photo.path
         self._set_visible_rows(True)
+        self.tags_title.show()
+        self.tags.show()
         self.title.setText(Path(photo.path).name)
         folder = os.path.dirname(photo.path)
         self.values["Folder"].setText(re.sub(r"([/_.\-])", "\\1\u200b", folder))  # may wrap after / _ . -
@@ -75,7 +100,12 @@ class DetailsPanel(QWidget):
         self.values["Date taken"].setText((photo.taken_at or "—").replace("T", " "))
         self.values["Camera"].setText(photo.camera or "—")
         self.values["Match"].setText(f"{score:.3f}" if score is not None else "—")
-        self.values["Tags"].setText(", ".join(tags) if tags else "—")
+
+    def show_tags(self, path: str, tags: list, albums: list[str]) -> None:
+        """The shown photo's tags (rejected ones included) and the albums it is in."""
+        if path == self.path:
+            self.tags.set_tags(tags)
+            self.values["Albums"].setText(", ".join(albums) if albums else "—")
 
     def _set_visible_rows(self, visible: bool) -> None:
         for row in range(self.form.rowCount()):

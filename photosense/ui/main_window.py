@@ -6,11 +6,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStackedWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QSplitter,
+                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from photosense.core.media import is_image_name
 from photosense.ui import style
+from photosense.ui.albums import AlbumActions
 from photosense.ui.bridge import LibraryBridge, Query, Results
 from photosense.ui.details import DetailsPanel
 from photosense.ui.dialogs import FailuresDialog, ModelErrorDialog, ModelLoadingDialog, PreviewDialog
@@ -19,7 +20,9 @@ from photosense.ui.grid import GridView
 from photosense.ui.indexing import IndexController, IndexState
 from photosense.ui.live import LiveIndexController
 from photosense.ui.live import available as live_available
+from photosense.ui.organize_bridge import OrganizeBridge
 from photosense.ui.photo_model import PhotoGridModel, ScoreRole
+from photosense.ui.prompt_set_editor import PromptSetEditor
 from photosense.ui.search_bar import SearchBar
 from photosense.ui.sidebar import Sidebar
 from photosense.ui.status import IndexingStatus
@@ -45,6 +48,10 @@ class MainWindow(QMainWindow):
         self.remember_library = remember_library  # the demo is not "the last library"
         self.pools = Pools()
         self.bridge = LibraryBridge(self.pools, self)
+        self.organize = OrganizeBridge(self.bridge, self)
+        self.album_actions = AlbumActions(self.organize, self)
+        self.editor: PromptSetEditor | None = None
+        self._select_album = None  # an album just created, selected once the sidebar lists it
         if live is None:
             live = live_available()
         self.indexer = LiveIndexController(self.bridge, self) if live else IndexController(self.bridge, self)
@@ -77,6 +84,21 @@ class MainWindow(QMainWindow):
         self.count_label.setStyleSheet(f"color: {style.TEXT_DIM};")
         self.count_label.setMinimumWidth(110)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.show_all_button = QToolButton(self)
+        self.show_all_button.setObjectName("link")
+        self.show_all_button.setCheckable(True)
+        self.show_all_button.setText("Show all")
+        self.show_all_button.setToolTip("Results stop where photos match no better than their background.\n"
+                                        "Show all lists the rest too, best first.")
+        self.show_all_button.hide()
+        self.save_album_button = QToolButton(self)
+        self.save_album_button.setObjectName("saveAlbum")
+        self.save_album_button.setIcon(style.icon("album"))
+        self.save_album_button.setText("Save as album")
+        self.save_album_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.save_album_button.setToolTip("Save this search as a smart album: it fills with the photos that\n"
+                                          "match, and takes in new ones as they are indexed")
+        self.save_album_button.setEnabled(False)
         top = QWidget(self)
         top.setObjectName("topBar")
         top.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -86,6 +108,8 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.search, 1)
         top_layout.addWidget(self.chip)
         top_layout.addWidget(self.count_label)
+        top_layout.addWidget(self.show_all_button)
+        top_layout.addWidget(self.save_album_button)
 
         self.sidebar = Sidebar(self)
         self.grid = GridView(self)
@@ -116,7 +140,16 @@ class MainWindow(QMainWindow):
 
         self.status_label = QLabel(self)
         self.indexing_status = IndexingStatus(self)
+        self.task_label = QLabel(self)
+        self.task_bar = QProgressBar(self)
+        self.task_bar.setRange(0, 0)  # tagging and album matching report no steps: a busy bar
+        self.task_bar.setTextVisible(False)
+        self.task_bar.setMaximumWidth(120)
+        self.task_label.hide()
+        self.task_bar.hide()
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.task_label)
+        self.statusBar().addPermanentWidget(self.task_bar)
         self.statusBar().addPermanentWidget(self.indexing_status)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -160,6 +193,22 @@ class MainWindow(QMainWindow):
         self.indexing_status.pauseToggled.connect(lambda paused: self.indexer.pause() if paused
                                                   else self.indexer.resume())
         self.indexing_status.failuresRequested.connect(self.bridge.load_failures)
+        o = self.organize
+        b.opened.connect(lambda _library: o.refresh())
+        o.albums.connect(self._on_albums)
+        o.tags.connect(self._on_tags)
+        o.photoTags.connect(self.details.show_tags)
+        o.busy.connect(self._on_busy)
+        o.done.connect(self.flash)
+        o.error.connect(self.flash)
+        self.details.tags.judged.connect(self.judge_tag)
+        self.sidebar.albumAction.connect(lambda action, album_id: self.album_actions.act(action, album_id,
+                                                                                          self.folders or []))
+        self.sidebar.setAction.connect(self._on_set_action)
+        self.sidebar.actionRequested.connect(self._on_sidebar_action)
+        self.album_actions.created.connect(self._on_album_created)
+        self.save_album_button.clicked.connect(self.save_search_as_album)
+        self.show_all_button.toggled.connect(self._on_show_all)
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -238,6 +287,8 @@ class MainWindow(QMainWindow):
 
     def show_query(self, query: Query) -> None:
         self.query = query
+        self.save_album_button.setEnabled(query.kind == "text")
+        self.show_all_button.setVisible(query.kind == "text")
         self.chip.setVisible(query.kind == "similar")
         if query.kind == "similar":
             self.chip.setText(f"Similar to {Path(query.value).name}")
@@ -247,7 +298,7 @@ class MainWindow(QMainWindow):
 
     def _on_query_text(self, text: str) -> None:
         if text:
-            self.show_query(Query("text", text))
+            self.show_query(Query("text", text, self.show_all_button.isChecked()))
         elif self.query.kind == "text":
             self.show_query(self.browse_query)
 
@@ -265,10 +316,15 @@ class MainWindow(QMainWindow):
         self.show_query(Query("similar", path))
 
     def _on_sidebar(self, kind: str, value) -> None:
-        if kind in ("all", "folder"):
-            self.browse_query = Query(kind, value if kind == "folder" else "")
+        if kind in ("all", "folder", "album", "tag"):
+            self.browse_query = Query(kind, "" if kind == "all" else str(value))
             self.search.forget()
             self.show_query(self.browse_query)
+
+    def _on_show_all(self, show_all: bool) -> None:
+        self.show_all_button.setText("Only relevant" if show_all else "Show all")
+        if self.query.kind == "text":
+            self.show_query(Query("text", self.query.value, show_all))
 
     def _on_results(self, results: Results) -> None:
         self.shown = results.query
@@ -276,7 +332,9 @@ class MainWindow(QMainWindow):
             self.photos.set_items(results.items)
             self.details.clear()
         count = len(results.items)
-        if results.query.is_search:
+        if results.query.kind == "text" and not results.query.show_all:
+            self.count_label.setText(f"{count:,} relevant result{'s' * (count != 1)}")
+        elif results.query.is_search:
             self.count_label.setText(f"{count:,} result{'s' * (count != 1)}")
         else:
             self.count_label.setText(f"{count:,} photo{'s' * (count != 1)}")
@@ -289,6 +347,11 @@ class MainWindow(QMainWindow):
         elif self.photos.rowCount() == 0 and self.folders is not None:
             if self.query.is_search:
                 self.empty.show_no_matches(self.search.text() or Path(self.query.value).name)
+            elif self.query.kind == "album":
+                self.empty.show_message("album", "This album is empty", "Right-click photos and choose “Add to album”,\n"
+                                        "or right-click the album to edit its description.")
+            elif self.query.kind == "tag":
+                self.empty.show_message("tag", "No photo has this tag", "")
             else:
                 self.empty.show_no_photos()
             self.stack.setCurrentWidget(self.empty)
@@ -342,6 +405,7 @@ class MainWindow(QMainWindow):
 
     def _on_index_finished(self, _summary) -> None:
         self.bridge.refresh_status()
+        self.organize.refresh()  # new photos were tagged and joined smart albums
         self.show_query(self.query)
 
     def _on_status(self, status: dict) -> None:
@@ -360,6 +424,7 @@ class MainWindow(QMainWindow):
         paths = self.grid.selected_paths()
         if len(paths) == 1:
             self.bridge.load_details(paths[0])
+            self.organize.load_photo_tags(paths[0])
         elif len(paths) > 1:
             self.details.clear(f"{len(paths):,} photos selected")
         else:
@@ -388,6 +453,13 @@ class MainWindow(QMainWindow):
         menu.addAction(style.icon("show-folder"), "Show in folder", lambda: self.show_in_folder(paths[0]))
         menu.addAction(style.icon("copy"), "Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths",
                        lambda: QGuiApplication.clipboard().setText("\n".join(paths)))
+        menu.addSeparator()
+        self.album_actions.add_to_album_menu(menu, paths, self.folders or []).setIcon(style.icon("album"))
+        album = self.album_actions.album(int(self.query.value)) if self.query.kind == "album" else None
+        if album is not None:
+            menu.addAction(style.icon("remove"), f"Remove from “{album.name}”",
+                           lambda: self.organize.remove_from_album(album, paths,
+                                                                   lambda _r: self.show_query(self.query)))
         menu.popup(self.grid.viewport().mapToGlobal(pos))
 
     def open_paths(self, paths: list[str]) -> None:
@@ -405,6 +477,76 @@ class MainWindow(QMainWindow):
         self.pools.run(self.pools.io, lambda: _decode_preview(path, size), preview.set_image,
                        lambda _err: preview.set_image(QImage()))
         preview.open()
+
+    # -- albums and tags ------------------------------------------------------------------------
+
+    def _on_albums(self, albums: list) -> None:
+        self.sidebar.set_albums([(a.id, a.name, a.count) for a in albums])
+        if self._select_album is not None and any(a.id == self._select_album for a in albums):
+            self.sidebar.select("album", self._select_album)
+            self._select_album = None
+        elif self.query.kind == "album":
+            if any(str(a.id) == self.query.value for a in albums):
+                self.show_query(self.query)  # edited or re-matched: show what it holds now
+            else:
+                self.sidebar.select_all_photos()  # deleted
+
+    def _on_tags(self, sets: list) -> None:
+        self.sidebar.set_tags(sets)
+        if self.query.kind == "tag":
+            self.show_query(self.query)
+
+    def _on_album_created(self, album) -> None:
+        self._select_album = album.id
+
+    def _on_busy(self, message: str) -> None:
+        self.task_label.setText(message)
+        self.task_label.setVisible(bool(message))
+        self.task_bar.setVisible(bool(message))
+
+    def save_search_as_album(self) -> None:
+        if self.query.kind == "text":
+            self.album_actions.save_search(self.query.value)
+
+    def judge_tag(self, label: str, accepted: bool) -> None:
+        """Accept or reject a tag of the photo in the details panel (kept for good)."""
+        path = self.details.path
+        if path is not None:
+            self.organize.judge(label, [path], accepted, then=lambda: self.organize.load_photo_tags(path))
+
+    def open_prompt_set_editor(self, prompt_set=None) -> PromptSetEditor:
+        """The prompt-set editor, empty or on *prompt_set*."""
+        if self.editor is not None:
+            self.editor.close()
+        self.editor = editor = PromptSetEditor(self.organize, self.loader, prompt_set, self)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.destroyed.connect(lambda: setattr(self, "editor", None) if self.editor is editor else None)
+        editor.open()
+        return editor
+
+    def _on_set_action(self, action: str, name: str) -> None:
+        if action == "edit":
+            self.organize.load_prompt_set(name, self.open_prompt_set_editor)
+        elif action == "remove":
+            box = QMessageBox(QMessageBox.Icon.Question, "Remove prompt set",
+                              f"Remove the prompt set “{name}” and its tags (your own choices included)?",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+            box.button(QMessageBox.StandardButton.Yes).setText("Remove")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.buttonClicked.connect(lambda button: self.organize.remove_set(name)
+                                      if box.standardButton(button) == QMessageBox.StandardButton.Yes else None)
+            self.album_actions.dialog = box
+            box.open()
+
+    def _on_sidebar_action(self, action: str) -> None:
+        if action == "new-album":
+            self.album_actions.new_album(self.folders or [], self.query.value if self.query.kind == "text" else "")
+        elif action == "new-set":
+            self.open_prompt_set_editor()
+        elif action == "import-set":
+            self.open_prompt_set_editor()._choose_file()
+        elif action == "default-sets":
+            self.organize.apply_defaults()
 
     # -- messages and drops ---------------------------------------------------------------------
 

@@ -1,17 +1,42 @@
 """The search bar: debounced search-as-you-type, Escape to clear, and image drops for search by image."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QLineEdit
 
 from photosense.core.media import is_image_name
+from photosense.core.query import HELP
 from photosense.ui import style
 
 DEBOUNCE_MS = 150
 EXAMPLES = "Search your photos — try “dog on a beach”, “red dress”, “sunset over the sea”"
 LOADING = "Loading the search model… you can browse meanwhile"
 UNAVAILABLE = "Search is unavailable: the model could not be loaded"
+
+
+def help_html(text: str) -> str:
+    """The query-language help as a tooltip: indented "example  meaning" lines become a two-column table."""
+    out, table = [], []
+
+    def flush() -> None:
+        if table:
+            out.append("<table cellspacing='0' cellpadding='1'>" + "".join(
+                f"<tr><td style='padding-right:12px'><code>{html.escape(a)}</code></td><td>{html.escape(b)}</td></tr>"
+                for a, b in table) + "</table>")
+            table.clear()
+
+    for line in text.splitlines():
+        parts = line.strip().split("  ", 1)
+        if line.startswith("  ") and len(parts) == 2:
+            table.append((parts[0], parts[1].strip()))
+        else:
+            flush()
+            out.append(f"<p style='margin:6px 0 2px 0'>{html.escape(line)}</p>")
+    flush()
+    return "<qt>" + "".join(out) + "</qt>"
 
 
 class SearchBar(QLineEdit):
@@ -28,6 +53,7 @@ class SearchBar(QLineEdit):
         self.setAcceptDrops(True)
         self.setPlaceholderText(EXAMPLES)
         self.setMinimumHeight(38)
+        self.setToolTip(help_html(HELP))
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self._fire)
         self.textEdited.connect(lambda _text: self._timer.start())  # restarts: only the last text counts

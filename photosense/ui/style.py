@@ -22,7 +22,7 @@ QLineEdit#searchBar {{
 }}
 QLineEdit#searchBar:focus {{ border: 1px solid {ACCENT.name()}; }}
 QWidget#topBar {{ background: #ffffff; border-bottom: 1px solid #e3e6eb; }}
-QTreeWidget#sidebar, QWidget#details {{ background: #f1f3f6; border: none; }}
+QTreeWidget#sidebar, QScrollArea#details, QWidget#detailsBody {{ background: #f1f3f6; border: none; }}
 QTreeWidget#sidebar {{ font-size: 13px; padding-top: 4px; }}
 QTreeWidget#sidebar::item {{ padding: 4px 6px; margin: 0 6px; border-radius: 6px; }}
 QTreeWidget#sidebar::item:selected {{ background: #dbe4f5; color: #111827; }}
@@ -30,6 +30,19 @@ QWidget#sidebarPanel QToolButton {{ padding: 4px 6px; color: #374151; }}
 QListView#grid {{ background: #ffffff; border: none; }}
 QLabel#detailsTitle {{ font-size: 15px; font-weight: 600; color: #111827; }}
 QLabel.fieldName {{ color: {TEXT_DIM}; }}
+QLabel#sectionTitle {{ color: #6b7280; font-size: 11px; font-weight: 700; letter-spacing: 1px; }}
+QLabel#problem {{ color: #b91c1c; }}
+QWidget#tagRow {{ background: #ffffff; border-radius: 6px; }}
+QLabel#tagName {{ color: #111827; }}
+QToolButton:checked {{ background: #dbe4f5; border-radius: 4px; }}
+QToolButton#link {{ color: {ACCENT.name()}; border: none; padding: 2px 4px; }}
+QToolButton#link:hover {{ text-decoration: underline; }}
+QToolButton#saveAlbum {{
+    border: 1px solid #d5d9e0; border-radius: 8px; padding: 6px 10px; background: #ffffff; color: #1f2937;
+}}
+QToolButton#saveAlbum:hover {{ background: #f3f4f6; }}
+QToolButton#saveAlbum:disabled {{ color: #9ca3af; }}
+QListView#preview, QListWidget#labelList {{ background: #ffffff; border: 1px solid #e3e6eb; border-radius: 6px; }}
 QLabel#emptyTitle {{ font-size: 20px; font-weight: 600; color: #111827; }}
 QLabel#emptyText {{ font-size: 13px; color: {TEXT_DIM}; }}
 QPushButton#primary {{

@@ -42,6 +42,7 @@ class Pools:
         self.thumbnails = self._pool("thumbnails", thumbnail_threads)
         self.indexing = self._pool("indexing", 1)
         self.io = self._pool("io", 1)  # catalog reads, details, previews, folder changes
+        self.organize = self._pool("organize", 1)  # tagging and album matching (model work, the writer lock)
         self._relays: set[_Relay] = set()
         self.closed = False  # after shutdown, late answers are dropped (their receivers are gone)
 
@@ -54,7 +55,7 @@ class Pools:
         return pool
 
     def all(self) -> tuple[QThreadPool, ...]:
-        return self.search, self.thumbnails, self.indexing, self.io
+        return self.search, self.thumbnails, self.indexing, self.io, self.organize
 
     def run(self, pool: QThreadPool, func: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
