@@ -197,8 +197,9 @@ class Library:
         failures (see :meth:`failures`) and never stop the run.
         """
         with self._write_lock, self._writer:
-            targets = [self.add_folder(p) for p in (paths_to_add or [])]
-            folders = targets or self.catalog.folders()
+            targets = {self.add_folder(p).id for p in (paths_to_add or [])}
+            # each folder once; a folder absorbed by a parent added after it is no longer one
+            folders = [f for f in self.catalog.folders() if not targets or f.id in targets]
             if progress:
                 progress(Progress(done=0, total=0, phase="scanning"))
             plan = plan_scan(self.catalog, folders)

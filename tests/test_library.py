@@ -212,3 +212,14 @@ def test_trimmed_text_encoding_matches_the_full_context(tmp_path):
         full = loaded.model.encode_text(loaded.tokenizer(texts)).float()
     full = (full / full.norm(dim=-1, keepdim=True)).numpy()
     assert np.allclose(emb.encode_texts(texts), full, atol=1e-5)
+
+
+def test_index_a_folder_then_its_parent_in_one_call(tiny_library, photos_dir):
+    """The parent absorbs the subfolder added just before it: each photo is indexed once, no crash."""
+    save(gradient(seed=1), photos_dir / "2020" / "a.jpg")
+    save(gradient(seed=2), photos_dir / "b.jpg")
+    summary = tiny_library.index([photos_dir / "2020", photos_dir])
+    assert (summary.indexed, summary.failed) == (2, 0)
+    assert tiny_library.status()["folders"] == [str(photos_dir)]
+    again = tiny_library.index([photos_dir, photos_dir / "2020"])
+    assert (again.indexed, again.skipped) == (0, 2)  # the same folder named twice is scanned once
