@@ -317,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose)
     if getattr(args, "limit", 1) is not None and getattr(args, "limit", 1) < 1:
         parser.error("--limit must be at least 1")
+    for option in ("workers", "batch_size"):
+        if getattr(args, option, None) is not None and getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
     try:
         return args.func(args)
     except PhotoSenseError as err:

@@ -92,3 +92,12 @@ def test_app_without_a_display_explains_instead_of_aborting(tmp_path):
         assert result.returncode == 1, result.stderr
         assert "no display" in result.stderr and "photosense --help" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_bad_counts_are_usage_errors_not_tracebacks_or_silent_no_ops(tmp_path):
+    photos = tmp_path / "p"
+    save(gradient(), photos / "a.jpg")
+    for option in (("--workers", "-1"), ("--batch-size", "-3"), ("--workers", "0")):
+        result = run_cli("index", str(photos), "--model", TINY_MODEL, "--json", *option, library=tmp_path / "lib")
+        assert result.returncode == 2 and result.stdout == "", (option, result.stdout)
+        assert f"{option[0]} must be at least 1" in result.stderr and "Traceback" not in result.stderr
