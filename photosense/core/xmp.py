@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -109,8 +109,14 @@ def write_tags(photo: Path, tags: Sequence[tuple[str, str]]) -> bool:
     ET.indent(tree, space=" ")
     body = ET.tostring(tree.getroot(), encoding="unicode")
     text = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body + '\n<?xpacket end="w"?>\n')
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    # not mkstemp: its 0600 would make the sidecar unreadable to other apps and accounts; a new
+    # sidecar gets the umask's permissions, a rewritten one keeps its own
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666
+    tmp = str(target.parent / f".{target.name}.{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        if target.exists() and os.chmod in os.supports_fd:
+            os.chmod(fd, mode)  # (the umask applied to it at creation)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)  # atomic: a reader never sees half a sidecar

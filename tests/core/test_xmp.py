@@ -95,3 +95,20 @@ def test_a_broken_sidecar_is_reported_and_left_untouched(tmp_path):
     with pytest.raises(xmp.XmpError, match="IMG_1.jpg.xmp"):
         xmp.write_tags(p, [("subjects", "dog")])
     assert side.read_text(encoding="utf-8") == "<x:xmpmeta this is not xml"
+
+
+def test_sidecars_keep_their_permissions_and_new_ones_follow_the_umask(tmp_path):
+    """Other apps (darktable, digiKam, another account on a NAS) must still read the sidecars."""
+    import os
+    import stat
+
+    p = photo(tmp_path)
+    assert xmp.write_tags(p, [("subjects", "dog")])
+    umask = os.umask(0o022)
+    os.umask(umask)
+    side = tmp_path / "IMG_1.jpg.xmp"
+    assert stat.S_IMODE(side.stat().st_mode) == 0o666 & ~umask
+    side.chmod(0o664)
+    assert xmp.write_tags(p, [("subjects", "cat")])
+    assert stat.S_IMODE(side.stat().st_mode) == 0o664
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]
