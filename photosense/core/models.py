@@ -131,7 +131,7 @@ def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
             kwargs["force_quick_gelu"] = True
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(name, weights_only=True, **kwargs)
-    except (RuntimeError, ValueError, KeyError, OSError) as err:
+    except Exception as err:  # also SafetensorError, UnpicklingError: a damaged or foreign file
         raise ModelUnavailable(f"Could not load the model '{spec.text}': {err}. If this is a local weights "
                                "file, check that it matches the architecture named before the colon.") from err
     model.eval()

@@ -111,3 +111,18 @@ def test_random_weights_print_a_warning(tmp_path, photos_dir):
                      library=tmp_path / "lib")
     assert result.returncode == 0, result.stderr
     assert "random weights" in result.stderr and "benchmarks only" in result.stderr
+
+
+def test_corrupt_weights_are_a_clear_error_not_a_traceback(tmp_path):
+    """A damaged weights file (an interrupted copy, say) raises ModelUnavailable naming the model."""
+    import shutil
+
+    from photosense.core.models import build
+
+    folder = tmp_path / "broken-model"
+    folder.mkdir()
+    shutil.copy(bundled_models()[TINY_MODEL] / "open_clip_config.json", folder)
+    (folder / "open_clip_model.safetensors").write_bytes(b"\x00garbage, not safetensors" * 40)
+    spec = parse_spec(f"local-dir:{folder}")
+    with pytest.raises(ModelUnavailable, match="Could not load the model"):
+        build(spec, tmp_path / "cache")
