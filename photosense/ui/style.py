@@ -42,7 +42,17 @@ QToolButton#saveAlbum {{
 }}
 QToolButton#saveAlbum:hover {{ background: #f3f4f6; }}
 QToolButton#saveAlbum:disabled {{ color: #9ca3af; }}
-QListView#preview, QListWidget#labelList {{ background: #ffffff; border: 1px solid #e3e6eb; border-radius: 6px; }}
+QListView#preview, QListWidget#labelList {{ background: #ffffff; border: 1px solid #e3e6eb; border-radius: 8px; }}
+QListWidget#labelList {{ padding: 4px; }}
+QListWidget#labelList::item {{ padding: 5px 8px; border-radius: 6px; color: #1f2937; }}
+QListWidget#labelList::item:selected {{ background: #dbe4f5; color: #111827; }}
+QDialog QLineEdit, QDialog QPlainTextEdit, QLineEdit#addTag {{
+    border: 1px solid #d5d9e0; border-radius: 6px; padding: 4px 6px; background: #ffffff;
+    selection-background-color: {ACCENT.name()};
+}}
+QDialog QLineEdit:focus, QDialog QPlainTextEdit:focus, QLineEdit#addTag:focus {{ border: 1px solid {ACCENT.name()}; }}
+QDialog QLineEdit:disabled, QDialog QPlainTextEdit:disabled {{ background: #f3f4f6; color: #9ca3af; }}
+QSplitter#editorSplitter::handle {{ background: transparent; }}
 QLabel#emptyTitle {{ font-size: 20px; font-weight: 600; color: #111827; }}
 QLabel#emptyText {{ font-size: 13px; color: {TEXT_DIM}; }}
 QPushButton#primary {{

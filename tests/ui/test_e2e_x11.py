@@ -105,3 +105,31 @@ def test_real_window_first_run(display, tmp_path):
     facts = run_app(display, tmp_path / "new-library", ["browse"], tmp_path, "first-run", command=())  # no command
     assert facts["browse"]["empty"] and facts["browse"]["empty_title"] == "Add a photo folder"
     assert_not_blank(SHOTS / "first-run-browse.png")
+
+
+@pytest.mark.slow
+def test_real_window_albums_tags_and_prompt_set_editor(display, indexed_library, tmp_path):
+    from helpers import TINY_MODEL
+    from photosense import Library
+
+    toml = tmp_path / "wardrobe.toml"
+    toml.write_text('name = "wardrobe"\n[labels.sneaker]\nprompts = ["sneaker", "running shoe"]\n'
+                    '[labels.sandal]\n[labels."ankle boot"]\nprompts = ["ankle boot", "boot"]\nnegatives = ["sandal"]\n'
+                    '[labels.bag]\nprompts = ["bag", "handbag"]\n')
+    with Library.open(indexed_library, model=TINY_MODEL) as lib:
+        lib.tags.apply(toml)
+        lib.albums.create("Sneakers", "a photo of a sneaker")
+        lib.albums.create("Favourites", manual=True)
+        lib.albums.pin("Favourites", [p for _i, p in lib.photos()][:4])
+        counts = {f"{c['set']}/{c['label']}": c["count"] for c in lib.tags.counts()}
+    facts = run_app(display, indexed_library, ["album", "tag", "search", "editor"], tmp_path,
+                    "organize")
+    album = facts["album"]
+    assert album["albums"][0] == ["Favourites", 4] and album["albums"][1][0] == "Sneakers"
+    assert {k: v for k, v in album["tags"]} == counts
+    assert album["query"][0] == "album" and album["count"] == "4 photos" and album["detail_tags"]
+    assert facts["tag"]["query"][0] == "tag" and facts["tag"]["count"] == f"{counts[facts['tag']['query'][1]]} photos"
+    assert facts["search"]["query"] == ["text", "sneaker"] and facts["search"]["count"].endswith("relevant results")
+    assert facts["editor"]["preview"]
+    for step in facts:
+        assert_not_blank(SHOTS / f"organize-{step}.png")

@@ -37,6 +37,12 @@ def script(window):
             QTest.keyClick(window.grid, Qt.Key.Key_Space)
         elif name == "select":
             window.grid.setCurrentIndex(window.photos.index(0, 0))
+        elif name == "album":
+            window.sidebar.select("album", next(a.id for a in window.organize.album_list))
+        elif name == "tag":
+            window.sidebar.select("tag", window.sidebar.rows("tag")[0].data(0, Qt.ItemDataRole.UserRole + 2))
+        elif name == "editor":
+            window.organize.load_prompt_set(window.sidebar.rows("set")[0].text(0), window.open_prompt_set_editor)
 
     def tick():
         if state["step"] >= len(steps):
@@ -52,21 +58,42 @@ def script(window):
             ok = settled() and state["since"] > 4
             if name == "search":
                 ok = ok and window.query.kind == "text"
+            if name in ("album", "tag"):
+                ok = ok and window.query.kind == name and window.organize._long == 0
+            if name == "editor":
+                editor = window.editor
+                ok = ok and editor is not None and bool(editor.previews) and not editor._in_flight \
+                    and window.loader.pending() == 0
             if name == "preview":
                 ok = ok and window.preview is not None and window.preview.label.pixmap() is not None \
                     and not window.preview.label.pixmap().isNull()
+            if ok and name in ("album", "tag") and not state.get("selected"):
+                state["selected"] = True  # a photo selected, so the details panel shows its tags
+                if window.photos.rowCount():
+                    window.grid.setCurrentIndex(window.photos.index(0, 0))
+                state["since"] = 0
+                ok = False
             if ok:
+                state.pop("selected", None)
                 if name in ("search", "similar") and window.photos.rowCount():
                     window.grid.setCurrentIndex(window.photos.index(0, 0))
                 facts = {"query": [window.query.kind, window.query.value], "paths": window.photos.paths()[:20],
                          "title": window.windowTitle(), "placeholder": window.search.placeholderText(),
                          "empty": window.stack.currentWidget() is window.empty,
-                         "empty_title": window.empty.title.text(), "count": window.count_label.text()}
+                         "empty_title": window.empty.title.text(), "count": window.count_label.text(),
+                         "albums": [[i.text(0), i.data(0, Qt.ItemDataRole.UserRole + 3)]
+                                    for i in window.sidebar.rows("album")],
+                         "tags": [[i.data(0, Qt.ItemDataRole.UserRole + 2), i.data(0, Qt.ItemDataRole.UserRole + 3)]
+                                  for i in window.sidebar.rows("tag")],
+                         "detail_tags": [r.key for r in window.details.tags.rows],
+                         "preview": window.editor.matches.paths() if window.editor is not None else []}
                 state["phase"] = "shot"
                 QTimer.singleShot(400, lambda: (OUT / f"{name}.ready").write_text(json.dumps(facts)))
         elif state["phase"] == "shot" and (OUT / f"{name}.done").exists():
             if name == "preview" and window.preview is not None:
                 QTest.keyClick(window.preview, Qt.Key.Key_Escape)
+            if name == "editor" and window.editor is not None:
+                window.editor.reject()
             state["step"] += 1
             state["phase"] = "act"
 
