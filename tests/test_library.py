@@ -10,7 +10,7 @@ import pytest
 
 from helpers import TINY_MODEL, fashion_images, gradient, save
 from photosense import Library
-from photosense.core.errors import ModelMismatch, NotInLibrary, UsageError
+from photosense.core.errors import ModelMismatch, ModelUnavailable, NotInLibrary, UsageError
 from photosense.fashion_mnist import CLASS_NAMES
 
 
@@ -223,3 +223,30 @@ def test_index_a_folder_then_its_parent_in_one_call(tiny_library, photos_dir):
     assert tiny_library.status()["folders"] == [str(photos_dir)]
     again = tiny_library.index([photos_dir, photos_dir / "2020"])
     assert (again.indexed, again.skipped) == (0, 2)  # the same folder named twice is scanned once
+
+
+def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir, photos_dir, monkeypatch):
+    """Moving the model to the device can fail (CUDA out of memory) after the library knows the model:
+    that is fatal for the run, and the pending photos must not be recorded as broken files (a failed
+    photo leaves the photos table, and its tags and albums with it)."""
+    a = save(gradient(seed=1), photos_dir / "a.jpg")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+        lib.tags.accept("favourite", [a])
+        lib.albums.create("best", manual=True)
+        lib.albums.pin("best", [a])
+    save(gradient(seed=7, width=80), a)  # edited: pending again
+    save(gradient(seed=2), photos_dir / "b.jpg")
+
+    def out_of_memory(_loaded):
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr("photosense.core.embedder._verified_trimmed_text_encoder", out_of_memory)
+    with Library.open(library_dir) as lib:
+        with pytest.raises(ModelUnavailable, match="out of memory.*--device cpu"):
+            lib.index()
+        assert lib.failures() == [] and lib.status()["pending"] == 2
+    monkeypatch.undo()
+    with Library.open(library_dir) as lib:
+        assert lib.index().indexed == 2
+        assert [t.label for t in lib.tags.of(a)] == ["favourite"] and lib.albums.of(a) == ["best"]

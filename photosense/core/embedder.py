@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from photosense.core.errors import UsageError
+from photosense.core.errors import ModelUnavailable, UsageError
 from photosense.core.models import LoadedModel, ModelSpec, build, parse_spec
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,14 @@ class Embedder:
                 precision = self._requested_precision or default_precision(device)
                 loaded = build(self.spec, self._cache_dir)
                 dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-                loaded.model.to(device=device, dtype=dtype)
+                try:
+                    loaded.model.to(device=device, dtype=dtype)
+                    encode_text = _verified_trimmed_text_encoder(loaded) or loaded.model.encode_text
+                except Exception as err:  # e.g. CUDA out of memory
+                    raise ModelUnavailable(f"Could not run the model '{self.spec}' on {device} ({precision}): "
+                                           f"{err}. Try --device cpu.") from err
                 self.device, self.precision, self._dtype = device, precision, dtype
-                self._encode_text = _verified_trimmed_text_encoder(loaded) or loaded.model.encode_text
+                self._encode_text = encode_text
                 log.info("model %s on %s (%s), %d-d embeddings", self.spec, device, precision, loaded.dim)
                 self._loaded = loaded
         return self._loaded

@@ -233,8 +233,11 @@ class Indexer:
         source = self._known_hashes.get(digest)
         if source is not None and source != photo.id:
             return _Reuse(photo, digest, source)
+        # outside the try: a model that cannot load (or move to its device) is fatal for the run,
+        # never a broken photo (a failure leaves the photos table, with its tags and albums)
+        min_side = self.embedder.image_size
         try:
-            decoded = open_image(photo.path, min_side=self.embedder.image_size)
+            decoded = open_image(photo.path, min_side=min_side)
             tensor = self.embedder.preprocess(decoded.image)
         except FileVanished:
             return _Vanished(photo)
