@@ -173,6 +173,8 @@ def parse(text: str) -> Query:
             phrase.clear()
 
     for token in _split(text):
+        if not token:
+            continue  # "" (an empty quoted term)
         key, sep, value = token.partition(":")
         if sep and key.lower() in FILTER_KEYS:
             flush()

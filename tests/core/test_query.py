@@ -43,6 +43,12 @@ def test_unbalanced_quotes_do_not_crash():
     assert parse('"red car').positive
 
 
+def test_empty_quotes_are_ignored_not_a_crash():
+    """Typing a pair of quotes (search-as-you-type) must not raise IndexError."""
+    assert parse('""').positive == [] and parse("''").negative == []
+    assert [t.text for t in parse('dog "" cat').positive] == ["dog cat"]
+
+
 def test_help_mentions_every_filter_and_the_weight_syntax():
     for word in ("folder:", "after:", "before:", "tag:", "camera:", "-word", "word:2"):
         assert word in HELP
