@@ -320,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option in ("workers", "batch_size"):
         if getattr(args, option, None) is not None and getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    if args.command == "folders" and args.action in ("add", "remove") and not args.paths:
+        parser.error(f"folders {args.action} needs at least one PATH")
     try:
         return args.func(args)
     except PhotoSenseError as err:

@@ -101,3 +101,10 @@ def test_bad_counts_are_usage_errors_not_tracebacks_or_silent_no_ops(tmp_path):
         result = run_cli("index", str(photos), "--model", TINY_MODEL, "--json", *option, library=tmp_path / "lib")
         assert result.returncode == 2 and result.stdout == "", (option, result.stdout)
         assert f"{option[0]} must be at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_folders_add_or_remove_without_a_path_is_a_usage_error(tmp_path):
+    for action in ("add", "remove"):
+        result = run_cli("folders", action, "--json", library=tmp_path / "lib")
+        assert result.returncode == 2 and result.stdout == "", (action, result.stdout)
+        assert f"folders {action} needs at least one PATH" in result.stderr
