@@ -142,3 +142,16 @@ def test_check_finds_and_repairs_disagreement(indexed: Path):
     assert run_cli("index", "-q", str(indexed.parent / "photos"), library=indexed).returncode == 0
     s = status(indexed)
     assert (s["photos"], s["indexed"], s["pending"]) == (4, 4, 0)
+
+
+def test_a_damaged_stored_embedding_points_to_check_repair_instead_of_a_traceback(indexed: Path):
+    with Library.open(indexed) as lib:
+        model_id = lib.catalog.model_id(lib.model_spec)
+        photo_id = int(lib.catalog.embedding_ids(model_id)[1])
+        with lib.catalog.transaction() as db:
+            db.execute("UPDATE embeddings SET vector = ? WHERE photo_id = ?", (b"\0" * 6, photo_id))
+    result = run_cli("search", "bag", "--json", library=indexed)
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert "photosense check --repair" in result.stderr and "Traceback" not in result.stderr
+    assert run_cli("check", "--repair", library=indexed).returncode == 0
+    assert run_cli("search", "bag", "--all", "--json", library=indexed).returncode == 0

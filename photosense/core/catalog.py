@@ -442,6 +442,11 @@ class Catalog:
     @staticmethod
     def _decode_rows(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        damaged = [r[0] for r in rows if len(r[1]) != 2 * dim]
+        if damaged:
+            raise PhotoSenseError(f"{len(damaged)} stored embeddings of the library catalog are damaged (photo "
+                                  f"ids {', '.join(map(str, damaged[:10]))}). Run 'photosense check --repair' "
+                                  "(or Library.check(repair=True)): those photos are indexed again.")
         flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2")
         return ids, flat.reshape(len(rows), dim).astype(np.float32)
 
