@@ -446,7 +446,7 @@ class Albums:
             filters = Filters.from_json(filters)
         with self._org.library._write_lock:  # noqa: SLF001
             album_store.update(self._catalog, album.id, name=new_name, description=description, filters=filters)
-            album = self.get(new_name or name)
+            album = self.get(" ".join(new_name.split()) if new_name else name)
             if description is not None or filters is not None:
                 self._org.match(album)
         return self.get(album.name)

@@ -290,3 +290,14 @@ def test_tagging_and_albums_skip_photos_not_embedded_yet(lib, fashion, photos_di
     assert pending not in [h.path for h in lib.albums.photos("boots")]
     lib.index()
     assert lib.photo(pending).id in lib.vectors()
+
+
+def test_album_rename_normalizes_and_checks_the_new_name_like_create(lib):
+    lib.albums.create("keep", manual=True)
+    lib.albums.create("Best of", manual=True)
+    with pytest.raises(UsageError, match="needs a name"):
+        lib.albums.edit("keep", new_name="   ")
+    with pytest.raises(UsageError, match="already exists"):
+        lib.albums.edit("keep", new_name="  Best   of ")
+    assert lib.albums.edit("keep", new_name=" Summer   2024 ").name == "Summer 2024"
+    assert [a.name for a in lib.albums.list()] == ["Best of", "Summer 2024"]

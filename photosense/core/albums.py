@@ -80,6 +80,10 @@ def create(catalog: Catalog, name: str, kind: str, description: str | None, filt
 def update(catalog: Catalog, album_id: int, *, name: str | None = None, description: str | None = None,
            filters: Filters | None = None) -> None:
     """Rename an album or change its description or filters (matches are recomputed by the caller)."""
+    if name is not None:
+        name = " ".join(name.split())  # as create() does
+        if not name:
+            raise UsageError("An album needs a name.")
     with catalog.transaction() as db:
         if name is not None:
             if db.execute("SELECT 1 FROM albums WHERE name = ? AND id != ?", (name, album_id)).fetchone():
