@@ -320,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option in ("workers", "batch_size"):
         if getattr(args, option, None) is not None and getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    if getattr(args, "poll_interval", None) is not None and not args.poll_interval > 0:
+        parser.error("--poll-interval must be more than 0 seconds")
+    if getattr(args, "debounce", None) is not None and not args.debounce >= 0:
+        parser.error("--debounce must be 0 seconds or more")
     if args.command == "folders" and args.action in ("add", "remove") and not args.paths:
         parser.error(f"folders {args.action} needs at least one PATH")
     try:

@@ -155,3 +155,9 @@ def test_a_damaged_stored_embedding_points_to_check_repair_instead_of_a_tracebac
     assert "photosense check --repair" in result.stderr and "Traceback" not in result.stderr
     assert run_cli("check", "--repair", library=indexed).returncode == 0
     assert run_cli("search", "bag", "--all", "--json", library=indexed).returncode == 0
+
+
+def test_watch_refuses_intervals_that_would_spin(tmp_path: Path):
+    for option in (("--poll-interval", "0"), ("--poll-interval", "-2"), ("--debounce", "-1")):
+        result = run_cli("watch", *option, library=tmp_path / "lib")
+        assert result.returncode == 2 and option[0] in result.stderr and "Traceback" not in result.stderr
