@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QMenu, QMessageBox, QRadioButton, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QMenu, QMessageBox, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from photosense.core.query import HELP
 from photosense.ui.organize_bridge import OrganizeBridge
@@ -39,10 +40,15 @@ class AlbumDialog(QDialog):
         self.description.setPlaceholderText("e.g. sunsets at the beach -people")
         self.description.setToolTip(help_html(HELP))
         self.folders = QListWidget(self)
-        self.folders.setMaximumHeight(96)
+        self.folders.setObjectName("folderChoice")
+        self.folders.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.folders.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.folders.setFixedHeight(26 * min(4, max(1, len(folders))) + 10)
         chosen = set(album.filters.folders) if album is not None else set()
         for folder in folders:
-            item = QListWidgetItem(folder, self.folders)
+            item = QListWidgetItem(Path(folder).name or folder, self.folders)
+            item.setData(Qt.ItemDataRole.UserRole, folder)
+            item.setToolTip(folder)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if folder in chosen else Qt.CheckState.Unchecked)
         filters = album.filters if album is not None else None
@@ -73,9 +79,11 @@ class AlbumDialog(QDialog):
         form.addRow("With tags", self.tags)
         form.addRow("Camera", self.cameras)
         self.smart_rows = [self.description, self.folders, self.after, self.before, self.tags, self.cameras]
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
-                                        self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save" if album is not None else "Create")
+        self.buttons = QDialogButtonBox(self)
+        self.ok = QPushButton("Save" if album is not None else "Create", self)
+        self.ok.setObjectName("primary")
+        self.buttons.addButton(self.ok, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QPushButton("Cancel", self), QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self._check)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -91,11 +99,11 @@ class AlbumDialog(QDialog):
     def _update(self) -> None:
         for widget in self.smart_rows:
             widget.setEnabled(not self.manual.isChecked())
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.name.text().strip()))
+        self.ok.setEnabled(bool(self.name.text().strip()))
 
     def values(self) -> dict:
         """{name, manual, description, filters} as the library's album API takes them."""
-        folders = [self.folders.item(i).text() for i in range(self.folders.count())
+        folders = [self.folders.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.folders.count())
                    if self.folders.item(i).checkState() == Qt.CheckState.Checked]
         filters = {"folders": folders, "after": self.after.text().strip() or None,
                    "before": self.before.text().strip() or None, "tags": _split(self.tags.text()),

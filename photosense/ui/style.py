@@ -52,6 +52,9 @@ QDialog QLineEdit, QDialog QPlainTextEdit, QLineEdit#addTag {{
 }}
 QDialog QLineEdit:focus, QDialog QPlainTextEdit:focus, QLineEdit#addTag:focus {{ border: 1px solid {ACCENT.name()}; }}
 QDialog QLineEdit:disabled, QDialog QPlainTextEdit:disabled {{ background: #f3f4f6; color: #9ca3af; }}
+QListWidget#folderChoice {{ border: 1px solid #d5d9e0; border-radius: 6px; background: #ffffff; padding: 2px; }}
+QListWidget#folderChoice::item {{ padding: 3px 4px; color: #1f2937; }}
+QPushButton#primary:disabled {{ background: #93b4f5; }}
 QSplitter#editorSplitter::handle {{ background: transparent; }}
 QLabel#emptyTitle {{ font-size: 20px; font-weight: 600; color: #111827; }}
 QLabel#emptyText {{ font-size: 13px; color: {TEXT_DIM}; }}

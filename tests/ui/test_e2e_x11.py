@@ -122,7 +122,7 @@ def test_real_window_albums_tags_and_prompt_set_editor(display, indexed_library,
         lib.albums.create("Favourites", manual=True)
         lib.albums.pin("Favourites", [p for _i, p in lib.photos()][:4])
         counts = {f"{c['set']}/{c['label']}": c["count"] for c in lib.tags.counts()}
-    facts = run_app(display, indexed_library, ["album", "tag", "search", "editor"], tmp_path,
+    facts = run_app(display, indexed_library, ["album", "tag", "search", "album-dialog", "editor"], tmp_path,
                     "organize")
     album = facts["album"]
     assert album["albums"][0] == ["Favourites", 4] and album["albums"][1][0] == "Sneakers"

@@ -41,6 +41,8 @@ def script(window):
             window.sidebar.select("album", next(a.id for a in window.organize.album_list))
         elif name == "tag":
             window.sidebar.select("tag", window.sidebar.rows("tag")[0].data(0, Qt.ItemDataRole.UserRole + 2))
+        elif name == "album-dialog":
+            window.album_actions.new_album(window.folders or [], "sunsets at the beach")
         elif name == "editor":
             window.organize.load_prompt_set(window.sidebar.rows("set")[0].text(0), window.open_prompt_set_editor)
 
@@ -94,6 +96,8 @@ def script(window):
                 QTest.keyClick(window.preview, Qt.Key.Key_Escape)
             if name == "editor" and window.editor is not None:
                 window.editor.reject()
+            if name == "album-dialog" and window.album_actions.dialog is not None:
+                window.album_actions.dialog.reject()
             state["step"] += 1
             state["phase"] = "act"
 
