@@ -112,7 +112,7 @@ class Sidebar(QWidget):
         """Albums as (id, name[, count]) rows; an empty list shows a hint."""
         self._fill(self.albums_header, [(str(a[1]), "album", "album", a[0], a[1], a[2] if len(a) > 2 else None, 0)
                                         for a in albums],
-                   "No albums yet", ("New album…", "new-album", "Make an album from a description, or an empty one"))
+                   "No albums yet", [("New album…", "new-album", "Make an album from a description, or an empty one")])
 
     def set_tags(self, sets: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> None:
         """Tags as (prompt set, [(label, count)]) rows: each set, then its labels; none shows a hint."""
@@ -121,8 +121,12 @@ class Sidebar(QWidget):
             rows.append((name, "", "set", name, f"Prompt set “{name}”: right-click to edit or remove", None, 0))
             rows += [(label, "tag", "tag", f"{name}/{label}", f"Photos tagged {label} ({name})", count, 14)
                      for label, count in labels]
-        self._fill(self.tags_header, rows, "No tags yet",
-                   ("New prompt set…", "new-set", "Describe labels with prompts; photos are tagged automatically"))
+        actions = [("New prompt set…", "new-set", "Describe labels with prompts; photos are tagged automatically")]
+        if not sets:
+            actions.append(("Use the default sets", "default-sets",
+                            "Tag photos with the prompt sets that ship with PhotoSense:\n"
+                            "scenes, subjects, documents and events"))
+        self._fill(self.tags_header, rows, "No tags yet", actions)
 
     def select_all_photos(self) -> None:
         self.tree.setCurrentItem(self.all_photos)
@@ -183,7 +187,7 @@ class Sidebar(QWidget):
         return item
 
     def _fill(self, header: QTreeWidgetItem, rows: list[tuple], empty_hint: str,
-              action: tuple[str, str, str] | None = None) -> None:
+              actions: Sequence[tuple[str, str, str]] = ()) -> None:
         current = self.tree.currentItem()
         keep = (current.data(0, KindRole), current.data(0, ValueRole)) if current is not None else None
         self.tree.blockSignals(True)
@@ -205,8 +209,8 @@ class Sidebar(QWidget):
             hint = QTreeWidgetItem(header, [empty_hint])
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
             hint.setForeground(0, Qt.GlobalColor.gray)
-        if action is not None:
-            item = self._entry(header, action[0], "add", "action", action[1], action[2])
+        for text, value, tip in actions:
+            item = self._entry(header, text, "add", "action", value, tip)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # clickable, never selected
             item.setForeground(0, style.ACCENT)
         header.setExpanded(True)
@@ -258,7 +262,9 @@ class Sidebar(QWidget):
             menu.addAction(style.icon("remove"), "Delete album", lambda: self.albumAction.emit("delete", value))
         elif kind in ("set", "tag"):
             name = value if kind == "set" else value.rpartition("/")[0]
-            menu.addAction(style.icon("tag"), f"Edit prompt set “{name}”…", lambda: self.setAction.emit("edit", name))
+            if name != "manual":  # the tags users add by hand: nothing to edit
+                menu.addAction(style.icon("tag"), f"Edit prompt set “{name}”…",
+                               lambda: self.setAction.emit("edit", name))
             menu.addAction(style.icon("remove"), f"Remove prompt set “{name}”",
                            lambda: self.setAction.emit("remove", name))
         elif section is self.albums_header:

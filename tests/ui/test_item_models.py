@@ -72,6 +72,7 @@ def test_sidebar_sections_and_api(qtbot):
     assert blocker.args == ["new-set"]
     sidebar.set_tags([])
     assert sidebar.tags_header.child(0).text(0) == "No tags yet"
+    assert [i.data(0, ValueRole) for i in sidebar.rows("action")] == ["new-album", "new-set", "default-sets"]
 
 
 def test_sidebar_tree_model_passes_the_model_tester(qtbot):

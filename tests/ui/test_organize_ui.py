@@ -161,7 +161,7 @@ def test_tag_counts_in_the_sidebar_and_click_to_filter(qtbot, make_window, organ
 def test_prompt_set_editor_previews_then_saving_tags_the_photos(qtbot, make_window, indexed_library):
     window = make_window(indexed_library)
     wait_results(qtbot, window, "all")
-    click_row(qtbot, window, window.sidebar.rows("action")[-1])  # "New prompt set…"
+    click_row(qtbot, window, window.sidebar.rows("action")[1])  # "New prompt set…"
     editor = window.editor
     assert editor is not None and editor.isVisible()
     editor.name.setFocus()
@@ -212,9 +212,9 @@ def test_prompt_set_editor_shows_problems_and_opens_files(qtbot, make_window, in
 def test_default_prompt_sets_apply_from_the_sidebar(qtbot, make_window, indexed_library):
     window = make_window(indexed_library)
     wait_results(qtbot, window, "all")
-    actions = sidebar_menu(window, window.sidebar.tags_header)
-    actions["Apply the default prompt sets"].trigger()
+    assert "Apply the default prompt sets" in sidebar_menu(window, window.sidebar.tags_header)
     window.sidebar.context_menu.close()
+    click_row(qtbot, window, window.sidebar.rows("action")[-1])  # "Use the default sets", while there are none
     assert window.task_bar.isVisibleTo(window)
     qtbot.waitUntil(lambda: len(window.sidebar.rows("set")) >= 4, timeout=120_000)
     assert {"scenes", "subjects", "documents", "events"} <= {i.text(0) for i in window.sidebar.rows("set")}
