@@ -315,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cmd_gui(args)
     _setup_logging(args.verbose)
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        # file names that are not UTF-8 (surrogate escapes) print as their own bytes, not a traceback
+        sys.stdout.reconfigure(errors="surrogateescape")
     if getattr(args, "limit", 1) is not None and getattr(args, "limit", 1) < 1:
         parser.error("--limit must be at least 1")
     for option in ("workers", "batch_size"):

@@ -108,3 +108,23 @@ def test_folders_add_or_remove_without_a_path_is_a_usage_error(tmp_path):
         result = run_cli("folders", action, "--json", library=tmp_path / "lib")
         assert result.returncode == 2 and result.stdout == "", (action, result.stdout)
         assert f"folders {action} needs at least one PATH" in result.stderr
+
+
+def test_non_utf8_file_names_print_as_their_bytes_under_a_strict_utf8_locale(tmp_path):
+    """A name that is not UTF-8 (surrogate escapes in Python) must not crash plain-text output; the
+    original bytes go to stdout, so the path can be piped to other tools."""
+    import subprocess
+    import sys
+
+    photos = tmp_path / "p"
+    save(gradient(), photos / "x.jpg")
+    os.rename(photos / "x.jpg", os.fsencode(photos) + b"/caf\xe9.jpg")
+    assert run_cli("index", str(photos), "--model", TINY_MODEL, "-q", library=tmp_path / "lib").returncode == 0
+    env = {**os.environ, "PYTHONUTF8": "0", "PYTHONIOENCODING": "utf-8:strict"}
+    for args in (("search", "red", "--all"), ("folders",)):
+        result = subprocess.run([sys.executable, "-m", "photosense", "--library", str(tmp_path / "lib"), *args],
+                                capture_output=True, env=env, timeout=300)
+        assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
+    assert os.fsencode(photos) + b"/caf\xe9.jpg" in subprocess.run(
+        [sys.executable, "-m", "photosense", "--library", str(tmp_path / "lib"), "search", "red", "--all"],
+        capture_output=True, env=env, timeout=300).stdout
