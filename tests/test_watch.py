@@ -302,3 +302,23 @@ def test_coalesced_scopes_drop_everything_inside_a_recursive_scope():
     batch.add_scope(b"/p/ab", False)  # a sibling with a common prefix is not inside /p/a
     batch.add_scope(b"/p", False)
     assert batch.coalesced_scopes() == [(b"/p", False), (b"/p/a", True), (b"/p/ab", False)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_decode_workers_reach_the_reconcile_and_live_batches(tmp_path, workers, make_watched):
+    import threading
+
+    seen: set[str] = set()
+
+    def record(_progress) -> None:  # runs on the indexing thread while the decode pool is alive
+        seen.update(t.name for t in threading.enumerate() if t.name.startswith("photosense-decode"))
+
+    folder = tmp_path / "photos"
+    write_photos(folder, 40)
+    watched = make_watched([folder], workers=workers, on_progress=record)
+    assert watched.lib.status()["indexed"] == 40
+    assert len(seen) == workers, seen  # the reconcile used exactly that many decode threads
+    seen.clear()
+    write_photos(folder, 40, prefix="q", seed=100)
+    until(lambda: watched.lib.status()["indexed"] == 80, 60, "the live batch")
+    assert 1 <= len(seen) <= workers, seen
