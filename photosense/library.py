@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 MODEL_SETTING = "model"
 
 
+def _really_inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """*path* is *folder* or lies under it once symlinks are resolved (one folder, two names)."""
+    return paths.is_inside(os.path.realpath(path), os.path.realpath(folder))
+
+
 @dataclass
 class IndexSummary(IndexStats):
     """An indexing run: the pipeline's figures plus what the scan found."""
@@ -155,17 +160,20 @@ class Library:
             raise UsageError(f"{paths.display(folder)} does not exist.")
         if not folder.is_dir():
             raise UsageError(f"{paths.display(folder)} is not a folder; add the folder that holds it.")
-        covering = self.catalog.folder_of(folder)
+        covering = self.catalog.folder_of(folder) or next(
+            (f for f in self.catalog.folders() if _really_inside(folder, f.path)), None)
         if covering is not None:
-            return covering  # already inside a library folder
+            return covering  # already inside a library folder (maybe through a symlink)
         added = self.catalog.add_folder(folder)
         self._adopt_subfolders(added)
         return added
 
     def _adopt_subfolders(self, parent: Folder) -> None:
-        """A new folder that contains existing ones absorbs them (photos keep their ids)."""
+        """A new folder that contains existing ones absorbs them (photos keep their ids; one reached
+        through a symlink is found again under its real path by the next scan, as a move)."""
         for child in self.catalog.folders():
-            if child.id != parent.id and paths.is_inside(child.path, parent.path):
+            if child.id != parent.id and (paths.is_inside(child.path, parent.path)
+                                          or _really_inside(child.path, parent.path)):
                 with self.catalog.transaction() as db:
                     db.execute("UPDATE photos SET folder_id = ? WHERE folder_id = ?", (parent.id, child.id))
                     db.execute("UPDATE failures SET folder_id = ? WHERE folder_id = ?", (parent.id, child.id))

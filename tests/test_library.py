@@ -250,3 +250,21 @@ def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir
     with Library.open(library_dir) as lib:
         assert lib.index().indexed == 2
         assert [t.label for t in lib.tags.of(a)] == ["favourite"] and lib.albums.of(a) == ["best"]
+
+
+def test_a_folder_reached_through_a_symlink_never_duplicates_photos(tiny_library, photos_dir, tmp_path):
+    """/links/sub -> photos/sub is the same folder: adding it (before or after its parent) must not
+    give its photos a second row; photos keep their id and tags."""
+    a = save(gradient(seed=1), photos_dir / "sub" / "a.jpg")
+    save(gradient(seed=2), photos_dir / "b.jpg")
+    (tmp_path / "links").mkdir()
+    link = tmp_path / "links" / "sub"
+    link.symlink_to(photos_dir / "sub")
+    tiny_library.index([link])
+    first = tiny_library.photo(link / "a.jpg")
+    tiny_library.tags.accept("favourite", [link / "a.jpg"])
+    tiny_library.index([photos_dir])  # the parent, by its real path, absorbs the linked folder
+    assert tiny_library.status()["photos"] == 2 and tiny_library.status()["folders"] == [str(photos_dir)]
+    assert tiny_library.photo(a).id == first.id and [t.label for t in tiny_library.tags.of(a)] == ["favourite"]
+    assert tiny_library.add_folder(link).path == str(photos_dir)  # already in the library
+    assert tiny_library.index().indexed == 0 and tiny_library.status()["photos"] == 2
