@@ -98,14 +98,24 @@ class Catalog:
                                        timeout=30)
         except (OSError, sqlite3.Error) as err:
             raise StorageError(f"Cannot open the library catalog at {self.path}: {err}.") from err
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.execute("PRAGMA busy_timeout = 30000")
         try:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.OperationalError:
-            pass  # a read-only library still opens; writes report the problem later
-        self._migrate()
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.OperationalError:
+                pass  # a read-only library still opens; writes report the problem later
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            if isinstance(err, sqlite3.OperationalError):
+                raise self._storage_error(err) from err
+            raise PhotoSenseError(f"The library catalog {self.path} is damaged or is not a PhotoSense catalog "
+                                  f"({err}). Move it away (or put back a backup copy) and index again.") from err
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------------------
 

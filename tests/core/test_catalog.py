@@ -160,3 +160,9 @@ def test_write_failure_becomes_a_storage_error(catalog, tmp_path):
             catalog.add_folder(tmp_path)
     finally:
         catalog._db = real
+
+
+def test_a_damaged_catalog_file_is_a_clear_error(tmp_path):
+    (tmp_path / CATALOG_NAME).write_bytes(b"this is not an SQLite database, just damaged bytes " * 200)
+    with pytest.raises(PhotoSenseError, match=f"{CATALOG_NAME} is damaged or is not a PhotoSense catalog"):
+        Catalog(tmp_path)
