@@ -136,6 +136,8 @@ class Library:
             else:
                 extra = held - set(truth.tolist())
                 missing = np.setdiff1d(truth, np.fromiter(held, dtype=np.int64, count=len(held)))
+                if index.saved_at is not None:  # re-embedded after the graph was saved: its vector is old
+                    missing = np.union1d(missing, self.catalog.indexed_since(model_id, index.saved_at - 5.0))
                 if extra:
                     index.remove(extra)
                 if len(missing):

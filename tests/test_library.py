@@ -268,3 +268,24 @@ def test_a_folder_reached_through_a_symlink_never_duplicates_photos(tiny_library
     assert tiny_library.photo(a).id == first.id and [t.label for t in tiny_library.tags.of(a)] == ["favourite"]
     assert tiny_library.add_folder(link).path == str(photos_dir)  # already in the library
     assert tiny_library.index().indexed == 0 and tiny_library.status()["photos"] == 2
+
+
+def test_a_graph_saved_before_a_photo_was_re_embedded_is_repaired_at_open(library_dir, photos_dir, monkeypatch):
+    """Killed after the catalog committed a changed photo's new embedding but before the graph was
+    saved: the saved graph holds the same ids, with the old vector. Opening must not keep it."""
+    monkeypatch.setattr("photosense.core.vectors.EXACT_LIMIT", 2)  # force the hnswlib file
+    for n in range(6):
+        save(gradient(seed=n), photos_dir / f"{n}.png")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+    fashion = fashion_images(1, seed=4)[0][0]
+    save(fashion, photos_dir / "3.png")  # new content: a new embedding
+    with monkeypatch.context() as m:
+        m.setattr("photosense.core.vectors.VectorIndex.save", lambda self: None)  # the kill
+        with Library.open(library_dir) as lib:
+            assert lib.index().indexed == 1
+    with Library.open(library_dir) as lib:
+        photo = lib.photo(photos_dir / "3.png")
+        stored = lib.catalog.embedding(photo.id, lib.catalog.model_id(lib.model_spec))
+        held = lib.vectors().vectors([photo.id])[0]
+        assert float(held @ (stored / np.linalg.norm(stored))) > 0.999

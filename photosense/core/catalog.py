@@ -428,6 +428,12 @@ class Catalog:
         rows = self._query("SELECT photo_id FROM embeddings WHERE model_id = ? ORDER BY photo_id", (model_id,))
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def indexed_since(self, model_id: int, since: float) -> np.ndarray:
+        """Ids of photos embedded by *model_id* at or after *since* (epoch s), ascending."""
+        rows = self._query("SELECT p.id FROM photos p JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ? "
+                           "WHERE p.indexed_at >= ? ORDER BY p.id", (model_id, since))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
     def iter_embeddings(self, model_id: int, dim: int, ids: Sequence[int] | None = None,
                         chunk: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, float32 matrix) chunks of the stored embeddings, all or just *ids*."""

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class VectorIndex:
         self._hnsw = None
         self._live: set[int] = set()
         self._generation = 0
+        self.saved_at: float | None = None  # (epoch s) when the loaded graph was saved, if known
         self.dirty = False
 
     # -- state ------------------------------------------------------------------------------
@@ -245,11 +247,12 @@ class VectorIndex:
             generation = self._generation + 1
             graph = self.folder / f"{self.name}.{generation}.hnsw"
             ids_file = self.folder / f"{self.name}.{generation}.ids.npy"
+            saved_at = time.time()  # every vector held now was committed to the catalog before this
             try:
                 self._atomic(graph, lambda tmp: self._hnsw.save_index(str(tmp)))
                 self._atomic(ids_file, lambda tmp: np.save(tmp, self.ids(), allow_pickle=False))
                 self._write_manifest({"kind": "hnsw", "dim": self.dim, "generation": generation,
-                                      "count": len(self._live)})
+                                      "count": len(self._live), "saved_at": saved_at})
             except OSError as err:
                 for f in (graph, ids_file):
                     f.unlink(missing_ok=True)
@@ -284,6 +287,7 @@ class VectorIndex:
             self._hnsw = index
             self._live = set(ids.tolist())
             self._generation = generation
+            self.saved_at = float(manifest["saved_at"]) if "saved_at" in manifest else None
             self.dirty = False
         return set(self._live)
 
