@@ -133,11 +133,13 @@ class Organizer:
         k = limit if show_all and not compiled.negatives else 2 * limit
         total = len(vectors) if allowed is None else len(allowed)
         while True:
-            ids, scores = vectors.search(compiled.vector, k, allowed=allowed)
+            with vectors._lock:  # noqa: SLF001 - hits and their vectors from one state (live sync removes photos)
+                ids, scores = vectors.search(compiled.vector, k, allowed=allowed)
+                found = vectors.vectors(ids) if len(ids) else None
             if show_all:
-                keep = ~compiled.excluded(self.calibrator, vectors.vectors(ids)) if len(ids) else np.zeros(0, bool)
+                keep = ~compiled.excluded(self.calibrator, found) if len(ids) else np.zeros(0, bool)
             else:
-                keep = compiled.assess(self.calibrator, vectors.vectors(ids))[1] if len(ids) else np.zeros(0, bool)
+                keep = compiled.assess(self.calibrator, found)[1] if len(ids) else np.zeros(0, bool)
             # the cut-off is per photo (its own background), so a few passing photos can sit below
             # failing ones: look further while the tail still yields some, up to 16x the limit
             if keep.sum() >= limit or k >= total or k >= 16 * limit or not keep[len(keep) // 2:].any():
@@ -148,9 +150,12 @@ class Organizer:
         return [Hit(int(i), found[int(i)], float(s)) for i, s in zip(ids, scores) if int(i) in found]
 
     def _filtered_listing(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int) -> list[Hit]:
-        ids = self.embedded_ids() if allowed is None else np.intersect1d(allowed, self.embedded_ids())
-        if compiled.negatives and len(ids):
-            ids = ids[~compiled.excluded(self.calibrator, self.vectors_of(ids))]
+        vectors = self.library.vectors()
+        with vectors._lock:  # noqa: SLF001 - ids and their vectors from one state (live sync removes photos)
+            ids = self.embedded_ids() if allowed is None else np.intersect1d(allowed, self.embedded_ids())
+            found = self.vectors_of(ids) if compiled.negatives and len(ids) else None
+        if found is not None:
+            ids = ids[~compiled.excluded(self.calibrator, found)]
         photos = self.catalog.photos_by_ids(ids.tolist())
         ordered = sorted(photos.values(), key=lambda p: p.path)
         ordered.sort(key=lambda p: p.taken_at or "", reverse=True)  # newest first, undated last, stable

@@ -301,3 +301,23 @@ def test_album_rename_normalizes_and_checks_the_new_name_like_create(lib):
         lib.albums.edit("keep", new_name="  Best   of ")
     assert lib.albums.edit("keep", new_name=" Summer   2024 ").name == "Summer 2024"
     assert [a.name for a in lib.albums.list()] == ["Best of", "Summer 2024"]
+
+
+def test_search_survives_a_photo_removed_while_it_runs(lib, monkeypatch):
+    """Live sync removes deleted photos on its own thread; a search must not fail in between its kNN
+    step and reading the hits' vectors."""
+    import threading
+
+    from photosense.core.vectors import VectorIndex
+
+    original = VectorIndex.search
+
+    def search_then_remove(self, query, k, allowed=None, exclude=()):
+        ids, scores = original(self, query, k, allowed=allowed, exclude=exclude)
+        remover = threading.Thread(target=self.remove, args=([int(ids[0])],))
+        remover.start()
+        remover.join(0.5)  # blocks while the search holds the index
+        return ids, scores
+
+    monkeypatch.setattr(VectorIndex, "search", search_then_remove)
+    assert lib.search("ankle boot", limit=5, show_all=True)
