@@ -172,8 +172,10 @@ class LiveSync:
 
     def _reconcile(self) -> None:
         started = time.monotonic()
+        cancelled = False
         try:
             summary = self.library.index(progress=self.on_progress, cancel=self._cancel, workers=self.workers)
+            cancelled = summary.cancelled
             self._report(SyncReport("reconcile", summary, seconds=time.monotonic() - started))
         except PhotoSenseError as err:
             self._failed(err)
@@ -184,6 +186,8 @@ class LiveSync:
             self._ready.set()
             if not self._cancel.is_set():
                 self._watcher.hold(False)
+                if cancelled:  # paused, then resumed before the reconcile ended: index what it left
+                    self._watcher.flush_now()
 
     def _apply(self, batch: ChangeBatch) -> None:
         """Runs on the watcher's thread: one batch at a time, while later events keep coalescing."""

@@ -322,3 +322,31 @@ def test_decode_workers_reach_the_reconcile_and_live_batches(tmp_path, workers, 
     write_photos(folder, 40, prefix="q", seed=100)
     until(lambda: watched.lib.status()["indexed"] == 80, 60, "the live batch")
     assert 1 <= len(seen) <= workers, seen
+
+
+def test_a_pause_and_resume_during_the_reconcile_leave_nothing_pending(tmp_path, photos_dir):
+    """Paused after the reconcile's first batch and resumed before the reconcile thread finished:
+    the photos the reconcile did not reach are indexed without waiting for a file event."""
+    write_photos(photos_dir, 40)
+    lib = Library.open(tmp_path / "library", model=TINY_MODEL)
+    lib.add_folder(photos_dir)
+    holder: dict = {}
+
+    def on_progress(p):
+        if p.phase == "indexing" and p.done and "paused" not in holder:
+            holder["paused"] = True
+            holder["sync"].pause()
+
+    def on_change(report):
+        if report.kind == "reconcile":
+            holder["sync"].resume()  # (the reconcile thread has not finished yet)
+
+    sync = LiveSync(lib, debounce_s=0.2, on_progress=on_progress, on_change=on_change)
+    holder["sync"] = sync
+    try:
+        sync.start()
+        until(lambda: "paused" in holder, 60, "the pause")
+        until(lambda: lib.status()["pending"] == 0, 30, "the photos the reconcile did not reach")
+    finally:
+        assert sync.stop(10)
+        lib.close()
