@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from helpers import TINY_MODEL, fashion_images, gradient, save
+from helpers import TINY_MODEL, fashion_images, gradient, jpeg_bytes, save
 from photosense import Library
 from photosense.core.errors import ModelMismatch, ModelUnavailable, NotInLibrary, UsageError
 from photosense.fashion_mnist import CLASS_NAMES
@@ -289,3 +289,40 @@ def test_a_graph_saved_before_a_photo_was_re_embedded_is_repaired_at_open(librar
         stored = lib.catalog.embedding(photo.id, lib.catalog.model_id(lib.model_spec))
         held = lib.vectors().vectors([photo.id])[0]
         assert float(held @ (stored / np.linalg.norm(stored))) > 0.999
+
+
+def test_an_indexed_photo_that_turns_unreadable_keeps_its_id_tags_and_albums(tiny_library, photos_dir):
+    """A photo caught half-written (or briefly corrupt) is a failure, but never loses its row: its id,
+    tags and album memberships stay; it is not retried until the file changes, then re-embedded."""
+    lib = tiny_library
+    photo = save(gradient(seed=7), photos_dir / "a.jpg")
+    save(gradient(seed=8), photos_dir / "b.jpg")
+    lib.index([photos_dir])
+    photo_id = lib.photo(photo).id
+    lib.tags.accept("favourite", [photo])
+    lib.albums.create("Keep", manual=True)
+    lib.albums.pin("Keep", [photo])
+
+    photo.write_bytes(jpeg_bytes(gradient(seed=9, width=200, height=150))[:300])  # half-written
+    summary = lib.index()
+    assert summary.failed == 1
+    assert lib.photo(photo).id == photo_id
+    assert [t.label for t in lib.tags.of(photo)] == ["favourite"]
+    assert lib.albums.of(photo) == ["Keep"] and [h.id for h in lib.albums.photos("Keep")] == [photo_id]
+    assert [f.path for f in lib.failures()] == [str(photo)]
+    s = lib.status()  # a kept-but-failed photo is a photo and a failure, neither indexed nor pending
+    assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (2, 1, 0, 1)
+    assert photo_id not in lib.vectors() and lib.check() == []
+
+    again = lib.index()  # unchanged since it failed: not retried
+    assert (again.failed, again.indexed) == (0, 0) and lib.failures() != []
+
+    save(gradient(seed=9, width=200, height=150), photo)  # readable again
+    done = lib.index()
+    assert (done.indexed, done.failed) == (1, 0)
+    assert lib.photo(photo).id == photo_id and photo_id in lib.vectors()
+    assert [t.label for t in lib.tags.of(photo)] == ["favourite"] and lib.albums.of(photo) == ["Keep"]
+    assert lib.failures() == []
+    s = lib.status()
+    assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (2, 2, 0, 0)
+    assert lib.check() == []

@@ -350,3 +350,21 @@ def test_a_pause_and_resume_during_the_reconcile_leave_nothing_pending(tmp_path,
     finally:
         assert sync.stop(10)
         lib.close()
+
+
+def test_a_photo_caught_corrupt_keeps_its_row_and_comes_back_when_readable(photos_dir, make_watched):
+    a, _ = write_photos(photos_dir, 2)
+    w = make_watched([photos_dir])
+    photo_id = w.lib.photo(a).id
+    w.lib.tags.accept("favourite", [a])
+    a.write_bytes(jpeg_bytes(gradient(seed=50, width=160))[:200])  # briefly corrupt
+    until(lambda: w.lib.failures() != [], what="the failure recorded")
+    w.settle()
+    assert w.lib.photo(a).id == photo_id and [t.label for t in w.lib.tags.of(a)] == ["favourite"]
+    s = w.status()
+    assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (2, 1, 0, 1)
+    save(gradient(seed=50, width=160), a)
+    until(lambda: w.status()["indexed"] == 2, what="the photo re-embedded")
+    w.settle()
+    assert w.lib.photo(a).id == photo_id and w.lib.failures() == [] and consistent(w.lib)
+    assert [t.label for t in w.lib.tags.of(a)] == ["favourite"]

@@ -332,11 +332,18 @@ class Catalog:
         return len(rows)
 
     def mark_changed(self, changes: Iterable[tuple[int, int, int]]) -> None:
-        """Files (id, size, mtime_ns) whose content changed: their embeddings are dropped."""
+        """Files (id, size, mtime_ns) whose content changed: their embeddings are dropped.
+
+        ``indexed_at`` keeps the time of the last embedding (the photo was indexed once, so a failure
+        to read its new content keeps its row; see :meth:`record_failures`), and a failure recorded
+        for it goes: the new content is tried.
+        """
         rows = list(changes)
         with self.transaction() as db:
-            db.executemany("UPDATE photos SET size = ?, mtime_ns = ?, hash = NULL, indexed_at = NULL "
-                           "WHERE id = ?", [(s, m, i) for i, s, m in rows])
+            db.executemany("DELETE FROM failures WHERE path = (SELECT path FROM photos WHERE id = ?)",
+                           [(i,) for i, _, _ in rows])
+            db.executemany("UPDATE photos SET size = ?, mtime_ns = ?, hash = NULL WHERE id = ?",
+                           [(s, m, i) for i, s, m in rows])
             db.executemany("DELETE FROM embeddings WHERE photo_id = ?", [(i,) for i, _, _ in rows])
 
     def recent_arrivals(self, size: int, since: float) -> list[tuple[int, bytes, int, int, bytes | None]]:
@@ -349,20 +356,29 @@ class Catalog:
         """Give a photo a new path, keeping its id, embedding and everything attached to it."""
         key = paths.to_db(new_path)
         with self.transaction() as db:
+            # a failure recorded at the old path goes: the photo is tried again at its new place
+            db.execute("DELETE FROM failures WHERE path = (SELECT path FROM photos WHERE id = ?)", (photo_id,))
             db.execute("DELETE FROM photos WHERE path = ? AND id != ?", (key, photo_id))
             db.execute("UPDATE photos SET path = ?, folder_id = ?, mtime_ns = ? WHERE id = ?",
                        (key, folder_id, mtime_ns, photo_id))
 
     def delete_photos(self, ids: Sequence[int]) -> None:
-        """Forget photos (their embeddings go with them)."""
+        """Forget photos (their embeddings and any failure recorded for their files go with them)."""
         with self.transaction() as db:
             for chunk in _chunks(list(ids)):
+                db.execute(f"DELETE FROM failures WHERE path IN (SELECT path FROM photos WHERE id IN "
+                           f"({','.join('?' * len(chunk))}))", chunk)
                 db.execute(f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
     def pending(self, model_id: int | None, limit: int | None = None) -> list[Photo]:
-        """Photos still waiting for an embedding from *model_id* (all photos when it is None), oldest first."""
+        """Photos still waiting for an embedding from *model_id* (all photos when it is None), oldest first.
+
+        A photo kept after a failure (see :meth:`record_failures`) is not pending: it waits for its
+        file to change.
+        """
         sql = (f"SELECT {_PHOTO_COLUMNS} FROM photos p WHERE NOT EXISTS "
-               "(SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?) ORDER BY id")
+               "(SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?) "
+               "AND NOT EXISTS (SELECT 1 FROM failures f WHERE f.path = p.path) ORDER BY id")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_photo(r) for r in self._query(sql, (model_id,))]
@@ -382,6 +398,8 @@ class Catalog:
                 "UPDATE photos SET hash = ?, width = ?, height = ?, taken_at = ?, camera = ?, "
                 "indexed_at = ? WHERE id = ?",
                 [(h, m.width, m.height, m.taken_at, m.camera, now, pid) for pid, h, m, _ in items])
+            db.executemany("DELETE FROM failures WHERE path = (SELECT path FROM photos WHERE id = ?)",
+                           [(pid,) for pid, _, _, _ in items])
             db.executemany(
                 "INSERT INTO embeddings(photo_id, model_id, vector) VALUES(?, ?, ?) "
                 "ON CONFLICT(photo_id, model_id) DO UPDATE SET vector = excluded.vector",
@@ -399,6 +417,7 @@ class Catalog:
                            "SELECT ?, model_id, vector FROM embeddings WHERE photo_id = ? AND model_id = ? "
                            "ON CONFLICT(photo_id, model_id) DO UPDATE SET vector = excluded.vector",
                            (pid, source, model_id))
+                db.execute("DELETE FROM failures WHERE path = (SELECT path FROM photos WHERE id = ?)", (pid,))
 
     # -- models and embeddings --------------------------------------------------------------
 
@@ -471,18 +490,28 @@ class Catalog:
     def record_failures(self, items: Sequence[tuple[int | None, bytes, int | None, int | None, str]]) -> None:
         """Record files (photo id or None, path key, size, mtime_ns, reason) that could not be indexed.
 
-        A failed file leaves the photos table, so it is neither counted nor searched; the failure
-        row keeps its stat so that an unchanged file is not retried on every run.
+        A file never indexed (and holding no tag or album membership) leaves the photos table, so it
+        is neither counted nor searched. A photo indexed before (its file changed and cannot be read
+        now: caught half-written, briefly corrupt) keeps its row, id, tags and albums, with the stat
+        it failed with; it is not pending (:meth:`pending`) and is tried again once the file changes.
+        The failure row keeps its stat so that an unchanged file is not retried on every run.
         """
         now = time.time()
         with self.transaction() as db:
             for photo_id, key, size, mtime, reason in items:
                 folder = db.execute("SELECT folder_id FROM photos WHERE path = ?", (key,)).fetchone()
+                keep = photo_id is not None and db.execute(
+                    "SELECT indexed_at IS NOT NULL OR EXISTS (SELECT 1 FROM tags WHERE photo_id = :id) "
+                    "OR EXISTS (SELECT 1 FROM album_photos WHERE photo_id = :id) FROM photos WHERE id = :id",
+                    {"id": photo_id}).fetchone()
                 db.execute("INSERT INTO failures(path, folder_id, size, mtime_ns, reason, failed_at) "
                            "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
                            "mtime_ns = excluded.mtime_ns, reason = excluded.reason, failed_at = excluded.failed_at",
                            (key, folder[0] if folder else None, size, mtime, reason, now))
-                if photo_id is not None:
+                if keep and keep[0]:
+                    db.execute("UPDATE photos SET size = COALESCE(?, size), mtime_ns = COALESCE(?, mtime_ns), "
+                               "hash = NULL WHERE id = ?", (size, mtime, photo_id))
+                elif photo_id is not None:
                     db.execute("DELETE FROM photos WHERE id = ?", (photo_id,))
 
     def failure_states(self, folder_id: int) -> dict[bytes, tuple[int, int]]:
@@ -503,7 +532,12 @@ class Catalog:
     # -- counts -----------------------------------------------------------------------------
 
     def counts(self, model_id: int | None) -> dict[str, int]:
-        """photos, indexed, pending and failed, from one consistent read."""
+        """photos, indexed, pending and failed, from one consistent read.
+
+        failed counts every failure; a photo kept after a failure (see :meth:`record_failures`) is
+        also one of the photos, but neither indexed nor pending: photos = indexed + pending + the
+        kept failures.
+        """
         with self._lock:
             self._db.execute("BEGIN")
             try:
@@ -511,6 +545,9 @@ class Catalog:
                 indexed = self._scalar("SELECT COUNT(*) FROM embeddings WHERE model_id = ?",
                                        (model_id,)) if model_id is not None else 0
                 failed = self._scalar("SELECT COUNT(*) FROM failures")
+                kept = self._scalar("SELECT COUNT(*) FROM photos p JOIN failures f ON f.path = p.path WHERE "
+                                    "NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND "
+                                    "e.model_id = ?)", (model_id,))
             finally:
                 self._db.execute("COMMIT")
-        return {"photos": photos, "indexed": indexed, "pending": photos - indexed, "failed": failed}
+        return {"photos": photos, "indexed": indexed, "pending": photos - indexed - kept, "failed": failed}

@@ -234,7 +234,7 @@ class Indexer:
         if source is not None and source != photo.id:
             return _Reuse(photo, digest, source)
         # outside the try: a model that cannot load (or move to its device) is fatal for the run,
-        # never a broken photo (a failure leaves the photos table, with its tags and albums)
+        # never a broken photo (a new file that fails leaves the photos table)
         min_side = self.embedder.image_size
         try:
             decoded = open_image(photo.path, min_side=min_side)
