@@ -53,15 +53,19 @@ class Library:
                  precision: str | None = None) -> None:
         self.directory = Path(directory)
         self.catalog = Catalog(self.directory)
-        self._device = device
-        self._precision = precision
-        self._lock = threading.RLock()
-        self._write_lock = threading.RLock()  # one writing thread at a time (WriterLock is per process)
-        self._writer = WriterLock(self.directory)
-        self._embedder: Embedder | None = None
-        self._vectors: VectorIndex | None = None
-        self._text_vectors: TextVectors | None = None
-        self.model_spec = self._choose_model(model)
+        try:
+            self._device = device
+            self._precision = precision
+            self._lock = threading.RLock()
+            self._write_lock = threading.RLock()  # one writing thread at a time (WriterLock is per process)
+            self._writer = WriterLock(self.directory)
+            self._embedder: Embedder | None = None
+            self._vectors: VectorIndex | None = None
+            self._text_vectors: TextVectors | None = None
+            self.model_spec = self._choose_model(model)
+        except BaseException:
+            self.catalog.close()  # a refused open (ModelMismatch, a bad spec) leaves no connection open
+            raise
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *, model: str | None = None,

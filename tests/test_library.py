@@ -123,6 +123,31 @@ def test_another_model_is_refused(library_dir, photos_dir):
         Library.open(library_dir, model="ViT-B-32:none")
 
 
+def open_catalog_files(library_dir) -> list[str]:
+    """This process's open file descriptors on the library's catalog (and its WAL files)."""
+    catalog = str(library_dir / "catalog.sqlite3")
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(catalog):
+            found.append(target)
+    return found
+
+
+def test_a_refused_open_leaves_no_catalog_connection_open(library_dir, photos_dir):
+    save(gradient(), photos_dir / "a.jpg")
+    with Library.open(library_dir, model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+    assert open_catalog_files(library_dir) == []
+    for _ in range(3):
+        with pytest.raises(ModelMismatch):
+            Library.open(library_dir, model="ViT-B-32:none")
+    assert open_catalog_files(library_dir) == []
+
+
 def test_cancel_stops_after_a_batch_and_resumes(library_dir, photos_dir):
     for n in range(12):
         save(gradient(seed=n), photos_dir / f"{n}.png")
