@@ -141,7 +141,7 @@ class Catalog:
             except BaseException as err:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                if isinstance(err, sqlite3.OperationalError):
+                if isinstance(err, sqlite3.Error):
                     raise self._storage_error(err) from err
                 raise
 
@@ -151,7 +151,11 @@ class Catalog:
             return StorageError(f"Could not write the library catalog {self.path}: {text}. "
                                 "Nothing was lost; free some disk space or fix the folder's "
                                 "permissions and run the command again.")
-        return PhotoSenseError(f"The library catalog {self.path} reported an error: {text}.")
+        if isinstance(err, sqlite3.IntegrityError):
+            return PhotoSenseError(f"The library catalog {self.path} refused a change ({text}); nothing was "
+                                   "written. Run 'photosense check --repair', and report it if it happens again.")
+        return PhotoSenseError(f"The library catalog {self.path} reported an error: {text}. Nothing was "
+                               "written; run 'photosense check' if it happens again.")
 
     def _query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         with self._lock:

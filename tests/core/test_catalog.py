@@ -125,10 +125,22 @@ def test_removing_a_folder_cascades(catalog, tmp_path):
 def test_batches_commit_atomically(catalog, tmp_path):
     (pid,) = _add_photos(catalog, str(tmp_path), ["a.jpg"])
     model = catalog.ensure_model("m", 2)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(PhotoSenseError, match="refused a change .*FOREIGN KEY.*nothing was written") as err:
         # the second row names a photo that does not exist: the whole batch rolls back
         catalog.save_indexed(model, [(pid, b"h", PhotoMeta(), np.ones(2)), (999, b"x", PhotoMeta(), np.ones(2))])
+    assert not isinstance(err.value, StorageError) and isinstance(err.value.__cause__, sqlite3.IntegrityError)
     assert catalog.counts(model)["indexed"] == 0 and catalog.photo(pid).hash is None
+
+
+def test_a_constraint_violation_is_a_clear_error_and_the_catalog_stays_usable(catalog, tmp_path):
+    catalog.add_folder(tmp_path / "a")
+    with pytest.raises(PhotoSenseError, match=f"library catalog {tmp_path / CATALOG_NAME} refused a change"):
+        with catalog.transaction() as db:
+            db.execute("INSERT INTO folders(path, added_at) VALUES(?, 0)", (paths.to_db(tmp_path / "b"),))
+            db.execute("INSERT INTO folders(path, added_at) VALUES(?, 0)", (paths.to_db(tmp_path / "a"),))
+    assert [f.path for f in catalog.folders()] == [str(tmp_path / "a")]  # rolled back
+    catalog.add_folder(tmp_path / "c")  # no transaction left open
+    assert len(catalog.folders()) == 2
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
