@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from photosense.core.errors import LibraryBusy
+from photosense.core.errors import LibraryBusy, StorageError
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -45,15 +45,28 @@ class WriterLock:
         if self._fd is not None:
             self._depth += 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise self._unwritable(err) from err
         if not _try_lock(fd):
             holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise LibraryBusy(f"The library {self.path.parent} is being indexed by another PhotoSense process "
                               f"(pid {holder}). Wait for it to finish, or stop it, and try again.")
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as err:
+            _unlock(fd)
+            os.close(fd)
+            raise self._unwritable(err) from err
         self._fd, self._depth = fd, 1
+
+    def _unwritable(self, err: OSError) -> StorageError:
+        return StorageError(f"Cannot write to the library folder {self.path.parent}: {err.strerror or err}. "
+                            f"PhotoSense keeps its lock file ({self.path.name}) there while it writes; make "
+                            "the folder writable (or free some space), or use another library with --library DIR.")
 
     def release(self) -> None:
         """Give the lock back (when the outermost holder releases)."""
