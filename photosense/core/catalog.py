@@ -1,9 +1,11 @@
 """The SQLite catalog: folders, photos, models, embeddings and failures; the library's source of truth."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +79,26 @@ _PHOTO_COLUMNS = "id, path, folder_id, size, mtime_ns, hash, width, height, take
 _STORAGE_HINTS = ("disk is full", "readonly", "read-only", "unable to open", "disk i/o error", "locked")
 
 
+def fold(value: str | bytes | None) -> str | None:
+    """Text for case-insensitive matching: NFC, then Unicode case folding (SQLite's ``lower()``
+    folds ASCII only). Registered on the connection as the SQL function ``ps_fold``."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, memoryview)):  # a path key; undecodable bytes match nothing typed
+        text = bytes(value).decode("utf-8", "replace")
+    else:  # a typed name may hold surrogate escapes (a non-UTF-8 command-line argument)
+        text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _folders_of(path: bytes | None) -> str | None:
+    """SQL ``ps_folders(path)``: a photo's folder part (up to its last separator) folded, with '/'."""
+    if path is None:
+        return None
+    raw = bytes(path)
+    return fold(raw[:raw.rfind(paths.SEP) + 1]).replace(os.sep, "/")
+
+
 def _photo(row: sqlite3.Row | tuple) -> Photo:
     return Photo(row[0], paths.from_db(row[1]), *row[2:])
 
@@ -99,6 +121,8 @@ class Catalog:
         except (OSError, sqlite3.Error) as err:
             raise StorageError(f"Cannot open the library catalog at {self.path}: {err}.") from err
         try:
+            self._db.create_function("ps_fold", 1, fold, deterministic=True)
+            self._db.create_function("ps_folders", 1, _folders_of, deterministic=True)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA busy_timeout = 30000")
             try:

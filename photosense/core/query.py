@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from photosense.core import paths
-from photosense.core.catalog import Catalog
+from photosense.core.catalog import Catalog, fold
 from photosense.core.errors import UsageError
 from photosense.core.store import chunks, rows
 
@@ -87,10 +87,9 @@ class Filters:
                     parts.append("(p.path >= ? AND p.path < ?)")
                     params += [lo, hi]
                 else:  # a name: a folder on the photo's path whose name starts with it
-                    # rtrim(path, path-without-slashes) is the path up to its last slash
-                    parts.append("instr(lower(rtrim(CAST(p.path AS TEXT), replace(CAST(p.path AS TEXT), "
-                                 "'/', ''))), ?) > 0")
-                    params.append("/" + folder.lower().strip("/"))
+                    # ps_folders: the path up to its last separator, case-folded (any script, NFC)
+                    parts.append("instr(ps_folders(p.path), ?) > 0")
+                    params.append("/" + fold(folder).strip("/"))
             conds.append("(" + " OR ".join(parts) + ")")
         when = ("COALESCE(p.taken_at, strftime('%Y-%m-%dT%H:%M:%S', p.mtime_ns / 1000000000, 'unixepoch', "
                 "'localtime'))")
@@ -103,16 +102,16 @@ class Filters:
         for tag in self.tags:
             set_name, _, label = tag.rpartition("/")
             sql = ("EXISTS (SELECT 1 FROM tags t JOIN prompt_sets s ON s.id = t.set_id WHERE "
-                   "t.photo_id = p.id AND t.rejected = 0 AND lower(t.label) = ?")
-            params.append(label.lower())
+                   "t.photo_id = p.id AND t.rejected = 0 AND ps_fold(t.label) = ?")
+            params.append(fold(label))
             if set_name:
-                sql += " AND lower(s.name) = ?"
-                params.append(set_name.lower())
+                sql += " AND ps_fold(s.name) = ?"
+                params.append(fold(set_name))
             conds.append(sql + ")")
         if self.cameras:
-            conds.append("(" + " OR ".join("instr(lower(COALESCE(p.camera, '')), ?) > 0"
+            conds.append("(" + " OR ".join("instr(ps_fold(COALESCE(p.camera, '')), ?) > 0"
                                            for _ in self.cameras) + ")")
-            params += [c.lower() for c in self.cameras]
+            params += [fold(c) for c in self.cameras]
         return " AND ".join(conds) or "1", params
 
     def photo_ids(self, catalog: Catalog, among: list[int] | None = None) -> list[int]:

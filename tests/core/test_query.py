@@ -52,3 +52,35 @@ def test_empty_quotes_are_ignored_not_a_crash():
 def test_help_mentions_every_filter_and_the_weight_syntax():
     for word in ("folder:", "after:", "before:", "tag:", "camera:", "-word", "word:2"):
         assert word in HELP
+
+
+def test_folder_and_camera_filters_match_non_ascii_names_in_any_case(tmp_path):
+    import os
+    import unicodedata
+
+    import numpy as np
+
+    from photosense.core import paths
+    from photosense.core.catalog import Catalog, PhotoMeta
+    from photosense.core.query import Filters
+
+    catalog = Catalog(tmp_path / "library")
+    try:
+        root = tmp_path / "photos"
+        folder = catalog.add_folder(root)
+        names = {"ete": root / "Été 2023" / "a.jpg", "nfd": root / unicodedata.normalize("NFD", "Été") / "b.jpg",
+                 "other": root / "Winter" / "c.jpg", "raw": root / "x" / "d.jpg",
+                 "odd": os.fsdecode(os.fsencode(str(root / "x")) + b"/\xff" + b"/e.jpg")}
+        catalog.add_pending(folder.id, [(paths.to_db(p), 1, 1) for p in names.values()])
+        ids = {k: catalog.photo_by_path(p).id for k, p in names.items()}
+        model = catalog.ensure_model("m", 2)
+        catalog.save_indexed(model, [(ids["raw"], b"h", PhotoMeta(camera="ÖLYMPUS Ärger"), np.ones(2))])
+        for query in ("Été", "été", "ÉTÉ", unicodedata.normalize("NFD", "été")):
+            assert parse(f"folder:{query}").filters.photo_ids(catalog) == sorted([ids["ete"], ids["nfd"]]), query
+        assert Filters(folders=["ÉTÉ 2023"]).photo_ids(catalog) == [ids["ete"]]
+        assert Filters(folders=["X"]).photo_ids(catalog) == sorted([ids["raw"], ids["odd"]])  # non-UTF-8 names too
+        assert Filters(folders=[os.fsdecode(b"\xff")]).photo_ids(catalog) == [ids["odd"]]
+        assert Filters(folders=["winter"]).photo_ids(catalog) == [ids["other"]]
+        assert Filters(cameras=["ölympus ärger"]).photo_ids(catalog) == [ids["raw"]]
+    finally:
+        catalog.close()
