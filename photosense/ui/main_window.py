@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.browse_query = Query("all")
         self.query = self.browse_query
         self.shown: Query | None = None  # the query whose answer the grid holds
+        self._previous_shown: Query | None = None
         self.folders: list[str] | None = None  # None until the library has answered
         self.model_error_dialog: ModelErrorDialog | None = None
         self.model_dialog: ModelLoadingDialog | None = None
@@ -194,7 +195,6 @@ class MainWindow(QMainWindow):
                                                   else self.indexer.resume())
         self.indexing_status.failuresRequested.connect(self.bridge.load_failures)
         o = self.organize
-        b.opened.connect(lambda _library: o.refresh())
         o.albums.connect(self._on_albums)
         o.tags.connect(self._on_tags)
         o.photoTags.connect(self.details.show_tags)
@@ -329,8 +329,13 @@ class MainWindow(QMainWindow):
     def _on_results(self, results: Results) -> None:
         self.shown = results.query
         if results.items != self.photos.items():
+            current = self.grid.current_path() if self.shown == self._previous_shown else None
             self.photos.set_items(results.items)
             self.details.clear()
+            rows = self.photos.paths()
+            if current is not None and current in rows:  # the same view, refreshed: keep the photo selected
+                self.grid.setCurrentIndex(self.photos.index(rows.index(current), 0))
+        self._previous_shown = results.query
         count = len(results.items)
         if results.query.kind == "text" and not results.query.show_all:
             self.count_label.setText(f"{count:,} relevant result{'s' * (count != 1)}")
@@ -345,6 +350,8 @@ class MainWindow(QMainWindow):
             self.empty.show_no_folders()
             self.stack.setCurrentWidget(self.empty)
         elif self.photos.rowCount() == 0 and self.folders is not None:
+            if self.shown != self.query:
+                return  # no answer yet: "no photos" would be premature
             if self.query.is_search:
                 self.empty.show_no_matches(self.search.text() or Path(self.query.value).name)
             elif self.query.kind == "album":
@@ -368,6 +375,7 @@ class MainWindow(QMainWindow):
             self.bridge.load_model()
         if first:
             self.sidebar.select_all_photos()
+            self.organize.refresh()  # albums and tag counts, queued after the photo list
             if self.auto_index and folders:
                 self.indexer.start()
         if self.browse_query.kind == "folder" and self.browse_query.value not in folders:

@@ -118,7 +118,10 @@ class Sidebar(QWidget):
         """Tags as (prompt set, [(label, count)]) rows: each set, then its labels; none shows a hint."""
         rows: list[tuple] = []
         for name, labels in sets:
-            rows.append((name, "", "set", name, f"Prompt set “{name}”: right-click to edit or remove", None, 0))
+            if name == "manual":  # labels users added by hand, in no prompt set
+                rows.append(("Your tags", "", "set", name, "Tags you added by hand", None, 0))
+            else:
+                rows.append((name, "", "set", name, f"Prompt set “{name}”: right-click to edit or remove", None, 0))
             rows += [(label, "tag", "tag", f"{name}/{label}", f"Photos tagged {label} ({name})", count, 14)
                      for label, count in labels]
         actions = [("New prompt set…", "new-set", "Describe labels with prompts; photos are tagged automatically")]

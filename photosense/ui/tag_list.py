@@ -36,6 +36,8 @@ class TagRow(QWidget):
         self.origin.setProperty("class", "fieldName")
         self.score = QLabel(f"{tag.score:.2f}" if tag.score is not None else "", self)
         self.score.setProperty("class", "fieldName")
+        self.score.setFixedWidth(self.score.fontMetrics().horizontalAdvance("0.00") + 4)  # buttons line up
+        self.score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         accepted = tag.source == "manual" and not tag.rejected
         self.accept = self._button("check", "Right: keep this tag (your choice is never overwritten)", accepted)
         self.reject = self._button("close", "Wrong: remove this tag for good", tag.rejected)

@@ -122,13 +122,16 @@ def test_real_window_albums_tags_and_prompt_set_editor(display, indexed_library,
         lib.albums.create("Favourites", manual=True)
         lib.albums.pin("Favourites", [p for _i, p in lib.photos()][:4])
         counts = {f"{c['set']}/{c['label']}": c["count"] for c in lib.tags.counts()}
-    facts = run_app(display, indexed_library, ["album", "tag", "search", "album-dialog", "editor"], tmp_path,
-                    "organize")
+    facts = run_app(display, indexed_library, ["album", "judge", "tag", "search", "album-dialog", "editor"],
+                    tmp_path, "organize")
     album = facts["album"]
     assert album["albums"][0] == ["Favourites", 4] and album["albums"][1][0] == "Sneakers"
     assert {k: v for k, v in album["tags"]} == counts
     assert album["query"][0] == "album" and album["count"] == "4 photos" and album["detail_tags"]
-    assert facts["tag"]["query"][0] == "tag" and facts["tag"]["count"] == f"{counts[facts['tag']['query'][1]]} photos"
+    tag = facts["tag"]  # counts as the sidebar shows them after the rejection
+    assert tag["query"][0] == "tag" and tag["count"] == f"{dict(tag['tags'])[tag['query'][1]]} photos"
+    assert facts["judge"]["detail_tags"][-1] == facts["album"]["detail_tags"][0]  # rejected: listed last
+    assert "manual/favourite" in facts["judge"]["detail_tags"]
     assert facts["search"]["query"] == ["text", "sneaker"] and facts["search"]["count"].endswith("relevant results")
     assert facts["editor"]["preview"]
     for step in facts:

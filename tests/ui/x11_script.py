@@ -40,11 +40,18 @@ def script(window):
         elif name == "album":
             window.sidebar.select("album", next(a.id for a in window.organize.album_list))
         elif name == "tag":
-            window.sidebar.select("tag", window.sidebar.rows("tag")[0].data(0, Qt.ItemDataRole.UserRole + 2))
+            window.sidebar.select("tag", next(v for v in (r.data(0, Qt.ItemDataRole.UserRole + 2)
+                                                           for r in window.sidebar.rows("tag")) if v.startswith("wardrobe/")))
+        elif name == "judge":  # reject the selected photo's first tag, add one by hand
+            window.details.tags.rows[0].reject.click()
+            window.details.tags.add.setText("favourite")
+            QTest.keyClick(window.details.tags.add, Qt.Key.Key_Return)
         elif name == "album-dialog":
             window.album_actions.new_album(window.folders or [], "sunsets at the beach")
         elif name == "editor":
-            window.organize.load_prompt_set(window.sidebar.rows("set")[0].text(0), window.open_prompt_set_editor)
+            name = next(v for v in (r.data(0, Qt.ItemDataRole.UserRole + 2) for r in window.sidebar.rows("set"))
+                        if v != "manual")
+            window.organize.load_prompt_set(name, window.open_prompt_set_editor)
 
     def tick():
         if state["step"] >= len(steps):
@@ -62,6 +69,8 @@ def script(window):
                 ok = ok and window.query.kind == "text"
             if name in ("album", "tag"):
                 ok = ok and window.query.kind == name and window.organize._long == 0
+            if name == "judge":
+                ok = ok and window.organize._long == 0 and window.details.tags.row("favourite") is not None
             if name == "editor":
                 editor = window.editor
                 ok = ok and editor is not None and bool(editor.previews) and not editor._in_flight \
