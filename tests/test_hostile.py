@@ -113,3 +113,34 @@ def test_files_deleted_between_scan_and_decode_are_dropped_quietly(tmp_path, pho
         status = lib.status()
         assert (status["photos"], status["indexed"], status["pending"]) == (16, 16, 0)
         assert set(lib.vectors().ids().tolist()) == set(lib.catalog.embedding_ids(1).tolist())
+
+
+def test_a_photo_saved_by_delete_then_rename_while_indexing_keeps_its_row(tmp_path, photos_dir):
+    """Editors save by deleting the file and renaming a new one into place: the indexer gives a
+    vanished photo the same grace as live sync, so its id, tags and albums survive the gap."""
+    import threading
+
+    files = [save(gradient(48, 48, seed=i), photos_dir / f"p{i}.jpg") for i in range(5)]
+    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+        lib.index([photos_dir])
+        photo_id, target = max(lib.photos())  # the highest id: decoded last, after the read-ahead
+        target = Path(target)
+        lib.tags.accept("favourite", [target])
+        for i, path in enumerate(files):
+            save(gradient(60, 40, seed=10 + i), path)  # edited: all pending again
+        timers: list[threading.Timer] = []
+
+        def save_by_delete_then_rename(progress):
+            if progress.phase == "indexing" and not timers:
+                new = save(gradient(64, 64, seed=99), photos_dir / ".p4.jpg.tmp", "JPEG")
+                target.unlink()
+                timers.append(threading.Timer(1.5, os.rename, (new, target)))
+                timers[0].start()
+
+        summary = lib.index(progress=save_by_delete_then_rename, batch_size=1, workers=1)
+        timers[0].join()
+        assert timers and summary.vanished == 0 and summary.failed == 0
+        assert lib.photo(target).id == photo_id and photo_id in lib.vectors()
+        assert [t.label for t in lib.tags.of(target)] == ["favourite"]
+        s = lib.status()
+        assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (5, 5, 0, 0)

@@ -14,6 +14,7 @@ import numpy as np
 
 from photosense.core import paths
 from photosense.core.catalog import Catalog, Photo, PhotoMeta
+from photosense.core.changes import VANISH_GRACE_S
 from photosense.core.embedder import Embedder, available_device
 from photosense.core.errors import ImageError, PhotoSenseError
 from photosense.core.media import FileVanished, open_image
@@ -106,13 +107,15 @@ class Indexer:
     """Embeds pending photos of one model and stores the results (catalog first, then vectors)."""
 
     def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Embedder, model_id: int,
-                 workers: int | None = None, batch_size: int | None = None) -> None:
+                 workers: int | None = None, batch_size: int | None = None,
+                 vanish_grace_s: float = VANISH_GRACE_S) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
         self.model_id = model_id
         self.workers = workers or default_workers()
         self.batch_size = batch_size
+        self.vanish_grace_s = vanish_grace_s  # a vanished photo's row is kept this long (as in live sync)
         self._known_hashes: dict[bytes, int] = {}
 
     def run(self, photos: Sequence[Photo], progress: ProgressCallback | None = None,
@@ -137,9 +140,15 @@ class Indexer:
         reuse: list[_Reuse] = []
         failed: list[_Failed] = []
         vanished: list[_Vanished] = []
+        gone: list[Photo] = []  # vanished, waiting out the grace before their rows go
+        last_gone = 0.0
+        settling = False
+
+        def cancelled() -> bool:
+            return cancel is not None and cancel.is_set()
 
         def flush(final: bool = False) -> None:
-            nonlocal last_save
+            nonlocal last_save, last_gone
             if ready:
                 batch = torch.stack([r.tensor for r in ready])
                 if self.embedder.device.startswith("cuda"):
@@ -163,10 +172,13 @@ class Indexer:
                                                f.reason) for f in failed])
                 stats.failed += len(failed)
                 stats.failures += [(f.photo.path, f.reason) for f in failed]
-            if vanished:
+            if vanished and settling:  # still gone after the grace
                 self.catalog.delete_photos([v.photo.id for v in vanished])
                 stats.vanished += len(vanished)
-            done_now = len(ready) + len(reuse) + len(failed) + len(vanished)
+            elif vanished:
+                gone.extend(v.photo for v in vanished)
+                last_gone = time.monotonic()
+            done_now = len(ready) + len(reuse) + len(failed) + (len(vanished) if settling else 0)
             for bucket in (ready, reuse, failed, vanished):
                 bucket.clear()
             now = time.monotonic()
@@ -211,6 +223,25 @@ class Indexer:
                 for future in pending:
                     future.cancel()
                 raise
+            if gone and not cancelled():
+                # Editors save by deleting the file and renaming a new one into place: like live sync,
+                # a vanished photo keeps its row (id, tags, albums) for the grace period, then is
+                # indexed if its file is back or removed if not. (Cancelled: they stay pending.)
+                flush()
+                wait = self.vanish_grace_s - (time.monotonic() - last_gone)
+                if wait > 0:
+                    if cancel is not None:
+                        cancel.wait(wait)
+                    else:
+                        time.sleep(wait)
+                if not cancelled():
+                    settling = True
+                    for photo in gone:
+                        item = self._prepare(photo)
+                        {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
+                        report.current = photo.path
+                        if len(ready) >= batch_size:
+                            flush()
             flush(final=True)
         stats.cancelled = bool(cancel and cancel.is_set()) and report.done < total
         stats.seconds = time.monotonic() - started
