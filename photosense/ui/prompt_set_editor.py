@@ -174,7 +174,7 @@ class PromptSetEditor(QDialog):
         middle = QWidget(self)
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(self._title("LABEL"))
+        middle_layout.addWidget(self._title("SELECTED LABEL"))
         middle_layout.addLayout(form)
         middle_layout.addStretch(1)
 
