@@ -60,6 +60,8 @@ def script(window):
             return
         name = steps[state["step"]]
         if state["phase"] == "act":
+            if name in ("album", "tag", "editor") and not (window.organize.album_list and window.sidebar.rows("tag")):
+                return  # the sidebar's albums and tags are still loading
             act(name)
             state["phase"], state["since"] = "wait", 0
         elif state["phase"] == "wait":
