@@ -25,23 +25,7 @@ from photosense import Library  # noqa: E402
 from photosense import fashion_mnist as fm  # noqa: E402
 from photosense.core.promptsets import parse  # noqa: E402
 
-SETS = {
-    "class names": 'name = "names"\n' + "".join(f'[labels."{n}"]\n' for n in fm.CLASS_NAMES),
-}
-SETS["weak prompts"] = SETS["class names"].replace('"names"', '"weak"') \
-    .replace('[labels."shirt"]\n', '[labels."shirt"]\nprompts = ["garment"]\n') \
-    .replace('[labels."coat"]\n', '[labels."coat"]\nprompts = ["outerwear"]\n')
-
-
-def top_tag_accuracy(lib: Library, photos: list, set_name: str, skip: set[str]) -> float:
-    tags = dict(lib.tags.all())
-    right = []
-    for p in photos:
-        if str(p.path) in skip:
-            continue
-        mine = [t for t in tags.get(str(p.path), []) if t.set == set_name]
-        right.append(bool(mine) and mine[0].label == fm.CLASS_NAMES[p.label])
-    return float(np.mean(right))
+SETS = {"class names": fm.class_prompt_set("names"), "weak prompts": fm.class_prompt_set("weak", weak=True)}
 
 
 def zero_and_few(lib: Library, photos: list, toml: str, shots: int, seed: int) -> tuple[float, float]:
@@ -51,11 +35,11 @@ def zero_and_few(lib: Library, photos: list, toml: str, shots: int, seed: int) -
     labels = np.array([p.label for p in photos])
     picks = fm.stratified_indices(labels, shots, seed=seed)
     chosen = {str(photos[i].path) for i in picks}
-    zero = top_tag_accuracy(lib, photos, prompt_set.name, chosen)
+    zero = fm.top_tag_accuracy(lib, photos, prompt_set.name, chosen)
     for c, name in enumerate(fm.CLASS_NAMES):
         lib.tags.accept(f"{prompt_set.name}/{name}", [photos[i].path for i in picks if labels[i] == c],
                         retag=c == len(fm.CLASS_NAMES) - 1)
-    few = top_tag_accuracy(lib, photos, prompt_set.name, chosen)
+    few = fm.top_tag_accuracy(lib, photos, prompt_set.name, chosen)
     lib.tags.remove(prompt_set.name)
     return zero, few
 

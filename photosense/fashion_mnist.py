@@ -158,3 +158,26 @@ def similar_precision(library, photos: list[GeneratedPhoto], k: int = 10, querie
         hits = library.similar(query.path, limit=k)
         scores.append(sum(truth.get(h.path) == query.label for h in hits) / k)
     return float(np.mean(scores))
+
+
+def class_prompt_set(name: str = "fashion", weak: bool = False) -> str:
+    """A prompt set (TOML) naming the 10 classes; *weak*: two of them described badly (\"garment\" for
+    shirt, \"outerwear\" for coat), a weak zero-shot prior where accepted examples must help."""
+    labels = {n: f'[labels."{n}"]\n' for n in CLASS_NAMES}
+    if weak:
+        labels["shirt"] += 'prompts = ["garment"]\n'
+        labels["coat"] += 'prompts = ["outerwear"]\n'
+    return f'name = "{name}"\n' + "".join(labels.values())
+
+
+def top_tag_accuracy(library, photos: list[GeneratedPhoto], set_name: str,
+                     skip: frozenset[str] | set[str] = frozenset()) -> float:
+    """Share of photos (outside *skip*) whose best tag from the set names their class; untagged is wrong."""
+    tags = dict(library.tags.all())
+    right = []
+    for p in photos:
+        if str(p.path) in skip:
+            continue
+        mine = [t for t in tags.get(str(p.path), []) if t.set == set_name]
+        right.append(bool(mine) and mine[0].label == CLASS_NAMES[p.label])
+    return float(np.mean(right))

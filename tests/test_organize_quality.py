@@ -12,25 +12,9 @@ from helpers import TINY_MODEL
 
 pytestmark = [pytest.mark.slow, pytest.mark.quality]
 
-CLASS_SET = 'name = "fashion"\n' + "".join(f'[labels."{n}"]\n' for n in fm.CLASS_NAMES)
-# The same classes, two of them described badly: the zero-shot prior is weak there, which is
-# where accepted examples must help
-WEAK_SET = CLASS_SET.replace('name = "fashion"', 'name = "weak"') \
-    .replace('[labels."shirt"]\n', '[labels."shirt"]\nprompts = ["garment"]\n') \
-    .replace('[labels."coat"]\n', '[labels."coat"]\nprompts = ["outerwear"]\n')
+CLASS_SET = fm.class_prompt_set("fashion")
+WEAK_SET = fm.class_prompt_set("weak", weak=True)  # where accepted examples must help
 SNEAKER = fm.CLASS_NAMES.index("sneaker")
-
-
-def top_tag_accuracy(lib, photos, set_name, skip=frozenset()) -> float:
-    """Share of photos whose best tag from the set names their class (untagged counts as wrong)."""
-    tags = dict(lib.tags.all())
-    right = []
-    for p in photos:
-        if str(p.path) in skip:
-            continue
-        mine = [t for t in tags.get(str(p.path), []) if t.set == set_name]
-        right.append(bool(mine) and mine[0].label == fm.CLASS_NAMES[p.label])
-    return float(np.mean(right))
 
 
 def precision_recall(paths: list[str], photos, label: int) -> tuple[float, float]:
@@ -42,7 +26,7 @@ def precision_recall(paths: list[str], photos, label: int) -> tuple[float, float
 def test_top_tag_of_a_class_name_set_is_right_for_80_percent(fashion_library):
     lib, photos = fashion_library
     lib.tags.apply(parse(CLASS_SET, "fashion set"))
-    accuracy = top_tag_accuracy(lib, photos, "fashion")
+    accuracy = fm.top_tag_accuracy(lib, photos, "fashion")
     print(f"top-tag accuracy (no thresholds, untagged = wrong): {accuracy:.3f}")
     assert accuracy >= 0.80
 
@@ -81,11 +65,11 @@ def _fewshot(lib, photos, toml: str, name: str, seed: int) -> tuple[float, float
     labels = np.array([p.label for p in photos])
     picks = fm.stratified_indices(labels, 10, seed=seed)
     chosen = frozenset(str(photos[i].path) for i in picks)
-    zero = top_tag_accuracy(lib, photos, name, chosen)
+    zero = fm.top_tag_accuracy(lib, photos, name, chosen)
     for c, label in enumerate(fm.CLASS_NAMES):
         lib.tags.accept(f"{name}/{label}", [photos[i].path for i in picks if labels[i] == c],
                         retag=c == len(fm.CLASS_NAMES) - 1)
-    few = top_tag_accuracy(lib, photos, name, chosen)
+    few = fm.top_tag_accuracy(lib, photos, name, chosen)
     lib.tags.remove(name)
     return zero, few
 
