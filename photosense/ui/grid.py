@@ -30,12 +30,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setBrush(QColor("#f3f4f6"))
             painter.drawRoundedRect(cell, 10, 10)
         box = QRect(cell.left() + (cell.width() - style.THUMB) // 2, cell.top() + 6, style.THUMB, style.THUMB)
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        if pixmap is not None and not pixmap.isNull():
-            size = pixmap.deviceIndependentSize().toSize().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(box.center())
-            painter.drawPixmap(target, pixmap)
+        style.draw_fitted(painter, index.data(Qt.ItemDataRole.DecorationRole), box)
         text_rect = QRect(cell.left() + 6, box.bottom() + 6, cell.width() - 12, cell.bottom() - box.bottom() - 8)
         name = option.fontMetrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
                                              Qt.TextElideMode.ElideMiddle, text_rect.width())

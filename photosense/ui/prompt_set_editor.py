@@ -62,12 +62,7 @@ class _ThumbDelegate(QStyledItemDelegate):
         box = QRect(option.rect.left() + 6, option.rect.top() + 4, THUMB, THUMB)
         if option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(option.rect.adjusted(2, 0, -2, 0), QColor("#f3f4f6"))
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        if pixmap is not None and not pixmap.isNull():
-            size = pixmap.deviceIndependentSize().toSize().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(box.center())
-            painter.drawPixmap(target, pixmap)
+        style.draw_fitted(painter, index.data(Qt.ItemDataRole.DecorationRole), box)
         score = index.data(ScoreRole)
         painter.setPen(QColor(style.TEXT_DIM))
         painter.drawText(QRect(box.left(), box.bottom() + 4, THUMB, 18), Qt.AlignmentFlag.AlignHCenter,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from photosense.assets import resource
@@ -76,6 +76,16 @@ QSplitter::handle {{ background: #e3e6eb; }}
 
 
 @cache
+def draw_fitted(painter: QPainter, pixmap: QPixmap | None, box: QRect) -> None:
+    """Draw *pixmap* scaled to fit *box*, keeping its aspect ratio, centred (nothing if it is empty)."""
+    if pixmap is None or pixmap.isNull():
+        return
+    size = pixmap.deviceIndependentSize().toSize().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    target = QRect(0, 0, size.width(), size.height())
+    target.moveCenter(box.center())
+    painter.drawPixmap(target, pixmap)
+
+
 def icon(name: str) -> QIcon:
     """An icon from resources/icons (SVG)."""
     return QIcon(str(resource("icons", f"{name}.svg")))
