@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from photosense.core import paths
 from photosense.core.catalog import Catalog, FileState, Folder
 from photosense.core.media import is_image_name
-from photosense.core.scanner import SKIPPED_DIRS, FoundFile, ScanPlan, _pair_moves, partial_hash, walk_images
+from photosense.core.scanner import (SKIPPED_DIRS, FoundFile, ScanPlan, _pair_moves, classify_found, partial_hash,
+                                     walk_images)
 
 log = logging.getLogger(__name__)
 
@@ -174,16 +175,7 @@ def plan_scopes(catalog: Catalog, folders: Sequence[Folder], scopes: Iterable[tu
                 on_disk.add(fkey)
                 continue
             on_disk.add(fkey)
-            state = known.get(fkey)
-            if state is not None:
-                if state.size == found.size and state.mtime_ns == found.mtime_ns:
-                    plan.unchanged += 1
-                else:
-                    plan.changed.append((state.id, found.size, found.mtime_ns))
-            elif failed.get(fkey) == (found.size, found.mtime_ns):
-                plan.still_failed += 1
-            else:
-                fresh.append((folder.id, found))
+            classify_found(found, fkey, folder.id, known, failed, plan, fresh)
         unreadable = [paths.to_db(p) + paths.SEP for p, _ in plan.errors.items]
         for fkey, state in known.items():
             if fkey not in on_disk and not any(fkey.startswith(u) for u in unreadable):

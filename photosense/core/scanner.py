@@ -120,6 +120,22 @@ class ScanPlan:
         return sum(len(v) for v in self.new.values())
 
 
+def classify_found(found: FoundFile, key: bytes, folder_id: int, known: dict[bytes, FileState],
+                   failed: dict[bytes, tuple[int, int]], plan: ScanPlan,
+                   fresh: list[tuple[int, FoundFile]]) -> None:
+    """Sort one file found on disk into *plan*: unchanged, changed, still failing, or new (*fresh*)."""
+    state = known.get(key)
+    if state is not None:
+        if state.size == found.size and state.mtime_ns == found.mtime_ns:
+            plan.unchanged += 1
+        else:
+            plan.changed.append((state.id, found.size, found.mtime_ns))
+    elif failed.get(key) == (found.size, found.mtime_ns):
+        plan.still_failed += 1  # unchanged since it failed: do not retry every run
+    else:
+        fresh.append((folder_id, found))
+
+
 def plan_scan(catalog: Catalog, folders: Sequence[Folder]) -> ScanPlan:
     """Compare the files under *folders* with the catalog (stat only, plus hashes to pair up moves)."""
     plan = ScanPlan()
@@ -139,16 +155,7 @@ def plan_scan(catalog: Catalog, folders: Sequence[Folder]) -> ScanPlan:
             if key in on_disk:
                 continue
             on_disk.add(key)
-            state = known.get(key)
-            if state is not None:
-                if state.size == found.size and state.mtime_ns == found.mtime_ns:
-                    plan.unchanged += 1
-                else:
-                    plan.changed.append((state.id, found.size, found.mtime_ns))
-            elif failed.get(key) == (found.size, found.mtime_ns):
-                plan.still_failed += 1  # unchanged since it failed: do not retry every run
-            else:
-                fresh.append((folder.id, found))
+            classify_found(found, key, folder.id, known, failed, plan, fresh)
         unreadable = [paths.to_db(p) + paths.SEP for p, _ in plan.errors.items[errors_before:]]
         for key, state in known.items():
             if key not in on_disk and not any(key.startswith(u) for u in unreadable):
