@@ -11,6 +11,11 @@ from PySide6.QtCore import QObject, Signal
 from photosense.ui.bridge import LibraryBridge, user_message
 
 
+def decode_workers() -> int:
+    """Decode threads for indexing from the app: one core stays with the GUI (the stall benchmark)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 @dataclass(frozen=True)
 class IndexState:
     """What the status bar shows."""
@@ -63,7 +68,7 @@ class IndexController(QObject):
                 self._last_emit = now
                 self._progress.emit(p)
 
-        workers = max(1, (os.cpu_count() or 2) - 1)  # decode threads: one core stays with the GUI
+        workers = decode_workers()
         self.bridge.pools.run(self.bridge.pools.indexing,
                               lambda: library.index(progress=progress, cancel=cancel, workers=workers),
                               self._on_done, self._on_error)

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from PySide6.QtCore import QObject, Signal
 
 from photosense.ui.bridge import LibraryBridge, user_message
-from photosense.ui.indexing import IndexState
+from photosense.ui.indexing import IndexState, decode_workers
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ class LiveIndexController(QObject):
             self.sync.stop(0)
         self.sync = sync = LiveSync(library, on_progress=self._progress.emit, on_change=self._report.emit,
                                     on_error=self._error.emit,
-                                    workers=max(1, (os.cpu_count() or 2) - 1))  # one core stays with the GUI
+                                    workers=decode_workers())
         if self._paused:
             sync.pause()
         self.bridge.pools.run(self.bridge.pools.io, sync.start)
