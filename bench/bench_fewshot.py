@@ -22,7 +22,7 @@ from common import machine, save_report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photosense import Library  # noqa: E402
-from photosense import fashion_mnist as fm  # noqa: E402
+import fashion_mnist as fm  # noqa: E402
 from photosense.core.promptsets import parse  # noqa: E402
 
 SETS = {"class names": fm.class_prompt_set("names"), "weak prompts": fm.class_prompt_set("weak", weak=True)}

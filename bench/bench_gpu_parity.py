@@ -18,7 +18,7 @@ from common import camera_photos, machine, save_report
 def main() -> int:
     import torch
 
-    from photosense import config
+    from photosense.core import config
     from photosense.core.embedder import Embedder
     from photosense.core.media import open_image
 

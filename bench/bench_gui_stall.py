@@ -64,7 +64,7 @@ class Heartbeat:
 
 
 def make_photos(root: Path, n: int) -> Path:
-    from photosense import fashion_mnist as fm
+    import fashion_mnist as fm
 
     split = fm.load("test")
     fm.write_library(root / "photos", split, np.arange(n), rotated_every=0)

@@ -71,7 +71,7 @@ def main() -> int:
         assert summary["indexed"] == len(files), summary
         print(f"photosense index: {ours_s:.1f}s, {len(files) / ours_s:.2f} img/s", flush=True)
 
-    from photosense import config
+    from photosense.core import config
     from photosense.core.embedder import Embedder
 
     embedder = Embedder(args.model, config.model_cache_dir(), device=args.device)

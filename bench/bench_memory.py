@@ -35,7 +35,7 @@ def stage(name: str, library: str, model: str, photos: str) -> dict:
 
     out: dict = {}
     if name == "model":
-        from photosense import config
+        from photosense.core import config
         from photosense.core.embedder import Embedder
 
         emb = Embedder(model, config.model_cache_dir(), device="cpu")

@@ -125,7 +125,7 @@ def child_watch(library: str, polling: bool, watcher_only: bool) -> None:
     import threading
 
     from photosense import Library
-    from photosense.sync import LiveSync
+    from photosense.services.sync import LiveSync
 
     def rss_mb() -> float:
         for line in Path("/proc/self/status").read_text().splitlines():

@@ -9,7 +9,7 @@ __all__ = ["Library", "Hit", "__version__"]
 def __getattr__(name: str):
     # Lazy, so that `photosense --help` and the GUI's first paint do not wait for torch.
     if name == "Library":
-        from photosense.library import Library
+        from photosense.services.library import Library
 
         return Library
     if name == "Hit":

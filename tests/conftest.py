@@ -49,7 +49,7 @@ def fashion_library(tmp_path_factory):
     """The Fashion-MNIST test split (10k) as a photo library: upscaled, mixed formats, some stored
     rotated with an EXIF orientation tag; indexed with the bundled tiny model."""
     from photosense import Library
-    from photosense import fashion_mnist as fm
+    import fashion_mnist as fm
 
     if not fm.available():
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")

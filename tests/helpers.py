@@ -41,7 +41,7 @@ def fashion_images(n: int, seed: int = 0, size: int = 96) -> list[tuple[Image.Im
     """*n* Fashion-MNIST test images (upscaled, RGB) with their labels, or skip when not installed."""
     import pytest
 
-    from photosense import fashion_mnist as fm
+    import fashion_mnist as fm
 
     if not fm.available():
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")

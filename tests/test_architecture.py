@@ -36,7 +36,7 @@ def test_import_linter_contract_holds():
 
 
 def test_the_core_imports_without_qt_or_torch_being_loaded():
-    code = ("import sys, photosense.library, photosense.cli; "
+    code = ("import sys, photosense.services.library, photosense.cli.main, photosense.__main__; "
             "bad = [m for m in ('PySide6', 'torch', 'open_clip') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"  # fast start: torch loads only when a model is needed

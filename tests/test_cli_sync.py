@@ -90,7 +90,7 @@ def test_watch_polling_mode_and_json_lines(indexed: Path, photos_dir: Path):
     assert reports[0]["kind"] == "reconcile"
     assert any(r["kind"] == "changes" and r["indexed"] == 1 for r in reports)
     with Library.open(indexed) as lib:  # remembered: later runs and the app poll too
-        from photosense.sync import LiveSync
+        from photosense.services.sync import LiveSync
 
         assert LiveSync(lib).polling is True and LiveSync(lib, polling=False).polling is False
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import TINY_MODEL, fashion_images, gradient, jpeg_bytes, save
 from photosense import Library
 from photosense.core.errors import ModelMismatch, ModelUnavailable, NotInLibrary, UsageError
-from photosense.fashion_mnist import CLASS_NAMES
+from fashion_mnist import CLASS_NAMES
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from helpers import TINY_MODEL, fashion_images, run_cli, save
 from photosense import Library
 from photosense.core.errors import UsageError
-from photosense.fashion_mnist import CLASS_NAMES
+from fashion_mnist import CLASS_NAMES
 
 FASHION_SET = 'name = "fashion"\n' + "".join(f'[labels."{n}"]\n' for n in CLASS_NAMES)
 SHOES_SET = 'name = "shoes"\n[labels."sneaker"]\n[labels."sandal"]\n'
@@ -167,7 +167,7 @@ def test_search_cut_off_filters_and_negative_terms(lib, fashion, photos_dir, tmp
 
 
 def test_migration_from_schema_1_keeps_photos_and_backs_up(tmp_path):
-    from photosense.core.migrations import MIGRATIONS
+    from photosense.core.catalog.migrations import MIGRATIONS
 
     lib_dir = tmp_path / "old"
     lib_dir.mkdir()

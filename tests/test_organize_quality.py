@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from photosense import Library
-from photosense import fashion_mnist as fm
+import fashion_mnist as fm
 from photosense.core.promptsets import parse
 
 from helpers import TINY_MODEL

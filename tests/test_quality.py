@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photosense import fashion_mnist as fm
+import fashion_mnist as fm
 
 pytestmark = [pytest.mark.slow, pytest.mark.quality]
 

@@ -13,7 +13,7 @@ from helpers import TINY_MODEL, gradient, jpeg_bytes, save
 
 from photosense import Library
 from photosense.core.changes import ChangeBatch
-from photosense.sync import LiveSync, SyncReport
+from photosense.services.sync import LiveSync, SyncReport
 
 
 def until(check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:

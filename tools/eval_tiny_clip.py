@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosense import config  # noqa: E402
-from photosense import fashion_mnist as fm  # noqa: E402
+from photosense.core import config  # noqa: E402
+import fashion_mnist as fm  # noqa: E402
 from photosense.core.embedder import Embedder, ensemble  # noqa: E402
 from photosense.core.prompts import DEFAULT_TEMPLATES, expand  # noqa: E402
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from photosense import fashion_mnist as fm
+import fashion_mnist as fm
 
 REPO = Path(__file__).resolve().parents[1]
 PER_CLASS = 20

@@ -33,7 +33,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
-from photosense import fashion_mnist as fm  # noqa: E402
+import fashion_mnist as fm  # noqa: E402
 from photosense.core import prompts  # noqa: E402
 
 IMAGE_SIZE = 32

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from photosense.core.embedder import Embedder, ensemble
+from photosense.core.embedder import ImageTextEmbedder, ensemble
 from photosense.core.prompts import expand
 
 # A tag needs this calibrated probability unless its label sets its own threshold. The labels of
@@ -24,8 +24,6 @@ RELEVANCE_CUTOFF = 0.5
 # Measured on the tiny model: anything from 0.6 to 0.9 gives the same albums; without the exclusion
 # a query loses most of its photos to its own synonyms.
 SYNONYM_CLOSENESS = 0.7
-# CLIP models learn their temperature; a model without one gets the value CLIP converges to.
-FALLBACK_LOGIT_SCALE = 100.0
 
 # Generic phrases that describe any photo: a target must beat "just a photo".
 BACKGROUND_PROMPTS: tuple[str, ...] = ("a photo.", "a picture.", "an image.", "a photo of something.")
@@ -46,15 +44,6 @@ night;pattern;texture""".replace("\n", "").split(";"))
 CONTRAST_TEMPLATES: tuple[str, ...] = ("a photo of {}.", "a picture of {}.")
 
 
-def logit_scale(embedder: Embedder) -> float:
-    """The model's learned softmax temperature (exp of ``logit_scale``, capped at 100 as in CLIP)."""
-    model = embedder.load().model
-    raw = getattr(model, "logit_scale", None)
-    if raw is None:
-        return FALLBACK_LOGIT_SCALE
-    return float(min(float(np.exp(float(raw.detach().float().cpu().reshape(-1)[0]))), 100.0))
-
-
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax, numerically stable."""
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -64,7 +53,7 @@ def softmax_rows(logits: np.ndarray) -> np.ndarray:
 class Calibrator:
     """Turns cosine similarities into calibrated probabilities for one model (thread-safe, cached)."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: ImageTextEmbedder) -> None:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._scale: float | None = None
@@ -74,7 +63,7 @@ class Calibrator:
     def scale(self) -> float:
         """The model's logit scale."""
         if self._scale is None:
-            self._scale = logit_scale(self.embedder)
+            self._scale = self.embedder.logit_scale
         return self._scale
 
     def _contrast_vectors(self) -> np.ndarray:

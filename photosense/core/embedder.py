@@ -1,19 +1,70 @@
-"""Batched image and text encoding: device and precision choice, lazy model load under a lock."""
+"""Image and text encoders: the ``ImageTextEmbedder`` protocol and the open_clip ``Embedder`` (device, precision, lazy load)."""
 from __future__ import annotations
 
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from photosense.core.errors import ModelUnavailable, UsageError
-from photosense.core.models import LoadedModel, ModelSpec, build, parse_spec
+from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, parse_spec
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+# CLIP models learn their temperature; a model without one gets the value CLIP converges to.
+FALLBACK_LOGIT_SCALE = 100.0
+
+
+@runtime_checkable
+class ImageTextEmbedder(Protocol):
+    """What indexing, search and tagging need from a model: images and texts into one unit-vector space.
+
+    ``Embedder`` (open_clip, torch) is the real one; the tests' fake follows the same protocol without
+    torch. ``preprocess`` runs on decode threads, one image at a time; ``collate`` turns a list of
+    its results into the batch ``encode_images`` takes.
+    """
+
+    spec: ModelSpec
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+
+    @property
+    def image_size(self) -> int:
+        """The input side in pixels (decoders may stop at this size)."""
+
+    @property
+    def logit_scale(self) -> float:
+        """The softmax temperature the model was trained with (calibration uses it)."""
+
+    @property
+    def preferred_batch_size(self) -> int:
+        """Images per ``encode_images`` call that suit the device (known before the model loads)."""
+
+    def preprocess(self, image: Any) -> Any:
+        """A PIL RGB image -> one model input."""
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        """Model inputs from :meth:`preprocess` -> one batch."""
+
+    def encode_images(self, batch: Any) -> np.ndarray:
+        """A batch from :meth:`collate` -> (N, D) float32 unit vectors."""
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Texts -> (N, D) float32 unit vectors."""
+
+
+def create_embedder(spec: ModelSpec, cache_dir: Path, device: str | None = None,
+                    precision: str | None = None) -> ImageTextEmbedder:
+    """The embedder a parsed spec names: a registered custom one (``models.register_embedder``), or open_clip."""
+    if spec.kind == "custom":
+        return custom_embedder(spec.text)
+    return Embedder(spec, cache_dir, device=device, precision=precision)
 
 
 def available_device(requested: str | None = None) -> str:
@@ -56,7 +107,7 @@ def default_precision(device: str) -> str:
 
 
 class Embedder:
-    """Encodes images and texts into L2-normalized float32 vectors with one open_clip model."""
+    """Encodes images and texts into L2-normalized float32 vectors with one open_clip model (an ``ImageTextEmbedder``)."""
 
     def __init__(self, spec: ModelSpec | str, cache_dir: Path, device: str | None = None,
                  precision: str | None = None) -> None:
@@ -114,11 +165,31 @@ class Embedder:
         """The model's input side in pixels (from its config)."""
         return self.load().image_size
 
+    @property
+    def logit_scale(self) -> float:
+        """The model's learned softmax temperature (exp of ``logit_scale``, capped at 100 as in CLIP)."""
+        raw = getattr(self.load().model, "logit_scale", None)
+        if raw is None:
+            return FALLBACK_LOGIT_SCALE
+        return float(min(float(np.exp(float(raw.detach().float().cpu().reshape(-1)[0]))), 100.0))
+
+    @property
+    def preferred_batch_size(self) -> int:
+        """Larger on GPUs, where a batch is nearly free (decided without loading the model)."""
+        return 128 if available_device(self.requested_device).startswith("cuda") else 32
+
     # -- encoding ---------------------------------------------------------------------------
 
     def preprocess(self, image) -> Any:
         """PIL RGB image -> CPU float tensor (C, H, W), as the model's config prescribes."""
         return self.load().preprocess(image)
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        """Tensors from :meth:`preprocess` -> one (N, C, H, W) batch (pinned for a fast copy to a GPU)."""
+        import torch
+
+        batch = torch.stack(list(items))
+        return batch.pin_memory() if self.device.startswith("cuda") else batch
 
     def encode_images(self, batch) -> np.ndarray:
         """A (N, C, H, W) tensor from :meth:`preprocess` -> (N, D) unit vectors."""

@@ -15,7 +15,7 @@ import numpy as np
 from photosense.core import paths
 from photosense.core.catalog import Catalog, Photo, PhotoMeta
 from photosense.core.changes import VANISH_GRACE_S
-from photosense.core.embedder import Embedder, available_device
+from photosense.core.embedder import ImageTextEmbedder
 from photosense.core.errors import ImageError, PhotoSenseError
 from photosense.core.media import FileVanished, open_image
 from photosense.core.scanner import partial_hash
@@ -60,6 +60,7 @@ class IndexStats:
     seconds: float = 0.0
     cancelled: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    embedded_ids: list[int] = field(default_factory=list)  # photos that got an embedding in this run
 
 
 @dataclass
@@ -98,15 +99,10 @@ def default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
-def default_batch_size(device: str) -> int:
-    """Images per model call: larger on GPUs, where a batch is nearly free."""
-    return 128 if device.startswith("cuda") else 32
-
-
 class Indexer:
     """Embeds pending photos of one model and stores the results (catalog first, then vectors)."""
 
-    def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: Embedder, model_id: int,
+    def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: ImageTextEmbedder, model_id: int,
                  workers: int | None = None, batch_size: int | None = None,
                  vanish_grace_s: float = VANISH_GRACE_S) -> None:
         self.catalog = catalog
@@ -121,15 +117,13 @@ class Indexer:
     def run(self, photos: Sequence[Photo], progress: ProgressCallback | None = None,
             cancel: threading.Event | None = None) -> IndexStats:
         """Index *photos*; returns when done or, after the batch in flight, when *cancel* is set."""
-        import torch
-
         stats = IndexStats()
         started = time.monotonic()
         if not photos:
             return stats
         # The model loads lazily, on the first photo that needs decoding: a run that only
         # meets copies of known photos does no model work at all.
-        batch_size = self.batch_size or default_batch_size(available_device(self.embedder.requested_device))
+        batch_size = self.batch_size or self.embedder.preferred_batch_size
         self._known_hashes = self.catalog.embedded_by_hash(self.model_id)
         total = len(photos)
         report = Progress(done=0, total=total)
@@ -150,10 +144,7 @@ class Indexer:
         def flush(final: bool = False) -> None:
             nonlocal last_save, last_gone
             if ready:
-                batch = torch.stack([r.tensor for r in ready])
-                if self.embedder.device.startswith("cuda"):
-                    batch = batch.pin_memory()
-                vectors = self.embedder.encode_images(batch)
+                vectors = self.embedder.encode_images(self.embedder.collate([r.tensor for r in ready]))
                 self.catalog.save_indexed(self.model_id, [(r.photo.id, r.digest, r.meta, v)
                                                           for r, v in zip(ready, vectors)])
                 # the catalog stores fp16; index the same rounded values so both agree exactly
@@ -161,12 +152,14 @@ class Indexer:
                 for r in ready:
                     self._known_hashes.setdefault(r.digest, r.photo.id)
                 stats.indexed += len(ready)
+                stats.embedded_ids += [r.photo.id for r in ready]
             if reuse:
                 self.catalog.copy_indexed(self.model_id, [(r.photo.id, r.digest, r.source_id) for r in reuse])
                 for ids, matrix in self.catalog.iter_embeddings(self.model_id, self.vectors.dim,
                                                                  ids=[r.photo.id for r in reuse]):
                     self.vectors.add(ids, matrix)
                 stats.reused += len(reuse)
+                stats.embedded_ids += [r.photo.id for r in reuse]
             if failed:
                 self.catalog.record_failures([(f.photo.id, paths.to_db(f.photo.path), f.size, f.mtime_ns,
                                                f.reason) for f in failed])

@@ -8,9 +8,10 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from photosense.assets import resource
+from photosense.core.assets import resource
 from photosense.core.errors import ModelSpecError, ModelUnavailable
 from photosense.core.torch_compat import ensure_torchvision_importable
 
@@ -27,13 +28,38 @@ class ModelSpec:
     """A parsed model spec; ``text`` is the canonical form the library records."""
 
     text: str
-    kind: str  # "pretrained" | "file" | "random" | "dir"
+    kind: str  # "pretrained" | "file" | "random" | "dir" | "custom"
     arch: str | None = None
     tag: str | None = None
     path: Path | None = None
 
     def __str__(self) -> str:
         return self.text
+
+
+# Embedders that are not open_clip models, by name (see register_embedder).
+_CUSTOM: dict[str, Callable[[], Any]] = {}
+
+
+def register_embedder(name: str, factory: Callable[[], Any]) -> None:
+    """Make the model spec *name* create ``factory()``, an object following
+    ``core.embedder.ImageTextEmbedder`` (the tests register a deterministic fake this way)."""
+    if ":" in name or os.sep in name:
+        raise ValueError(f"a custom model name has no ':' or '{os.sep}': {name!r}")
+    _CUSTOM[name] = factory
+
+
+def unregister_embedder(name: str) -> None:
+    """Forget a custom model name."""
+    _CUSTOM.pop(name, None)
+
+
+def custom_embedder(name: str) -> Any:
+    """A new embedder for a registered custom model name."""
+    try:
+        return _CUSTOM[name]()
+    except KeyError:
+        raise ModelSpecError(f"No model named '{name}' is registered.") from None
 
 
 def bundled_models() -> dict[str, Path]:
@@ -56,6 +82,8 @@ def parse_spec(text: str) -> ModelSpec:
     if not text:
         raise ModelSpecError("An empty model spec was given. Use e.g. "
                              f"'{DEFAULT_MODEL}', 'ARCH:/path/to/weights.safetensors' or 'tiny-fashion'.")
+    if text in _CUSTOM:
+        return ModelSpec(text, "custom")
     bundled = bundled_models()
     if text in bundled:
         return ModelSpec(text, "dir", path=bundled[text])

@@ -115,7 +115,7 @@ def load(path: str | os.PathLike[str]) -> PromptSet:
 
 def bundled_dir() -> Path:
     """Where the default prompt sets ship."""
-    from photosense.assets import resource
+    from photosense.core.assets import resource
 
     return resource("prompt_sets")
 

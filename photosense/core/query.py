@@ -6,10 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import date
 
-from photosense.core import paths
-from photosense.core.catalog import Catalog, fold
 from photosense.core.errors import UsageError
-from photosense.core.store import chunks, rows
 
 HELP = """\
 Describe what you are looking for: beach sunset
@@ -42,7 +39,7 @@ class Term:
 
 @dataclass
 class Filters:
-    """Catalog filters; empty lists mean no restriction."""
+    """Filters on the catalog (applied there: ``Catalog.filter_photo_ids``); empty lists mean no restriction."""
 
     folders: list[str] = field(default_factory=list)
     after: str | None = None  # ISO date, inclusive
@@ -75,55 +72,6 @@ class Filters:
                        max(filter(None, (self.after, other.after)), default=None),
                        min(filter(None, (self.before, other.before)), default=None),
                        self.tags + other.tags, self.cameras + other.cameras)
-
-    def _sql(self) -> tuple[str, list]:
-        conds: list[str] = []
-        params: list = []
-        if self.folders:
-            parts = []
-            for folder in self.folders:
-                if folder.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", folder):
-                    lo, hi = paths.folder_range(paths.normalize(folder))
-                    parts.append("(p.path >= ? AND p.path < ?)")
-                    params += [lo, hi]
-                else:  # a name: a folder on the photo's path whose name starts with it
-                    # ps_folders: the path up to its last separator, case-folded (any script, NFC)
-                    parts.append("instr(ps_folders(p.path), ?) > 0")
-                    params.append("/" + fold(folder).strip("/"))
-            conds.append("(" + " OR ".join(parts) + ")")
-        when = ("COALESCE(p.taken_at, strftime('%Y-%m-%dT%H:%M:%S', p.mtime_ns / 1000000000, 'unixepoch', "
-                "'localtime'))")
-        if self.after:
-            conds.append(f"{when} >= ?")
-            params.append(self.after)
-        if self.before:
-            conds.append(f"{when} < ?")
-            params.append(self.before)
-        for tag in self.tags:
-            set_name, _, label = tag.rpartition("/")
-            sql = ("EXISTS (SELECT 1 FROM tags t JOIN prompt_sets s ON s.id = t.set_id WHERE "
-                   "t.photo_id = p.id AND t.rejected = 0 AND ps_fold(t.label) = ?")
-            params.append(fold(label))
-            if set_name:
-                sql += " AND ps_fold(s.name) = ?"
-                params.append(fold(set_name))
-            conds.append(sql + ")")
-        if self.cameras:
-            conds.append("(" + " OR ".join("instr(ps_fold(COALESCE(p.camera, '')), ?) > 0"
-                                           for _ in self.cameras) + ")")
-            params += [fold(c) for c in self.cameras]
-        return " AND ".join(conds) or "1", params
-
-    def photo_ids(self, catalog: Catalog, among: list[int] | None = None) -> list[int]:
-        """Ids of the photos passing the filters (all of them, or those in *among*), ascending."""
-        where, params = self._sql()
-        if among is None:
-            return [r[0] for r in rows(catalog, f"SELECT p.id FROM photos p WHERE {where} ORDER BY p.id", params)]
-        out: list[int] = []
-        for part in chunks(sorted(set(among))):
-            out += [r[0] for r in rows(catalog, f"SELECT p.id FROM photos p WHERE {where} AND p.id IN "
-                                                f"({','.join('?' * len(part))}) ORDER BY p.id", [*params, *part])]
-        return out
 
 
 @dataclass

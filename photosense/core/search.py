@@ -1,4 +1,4 @@
-"""Text, image and similarity search: query embedding (prompt ensembles), kNN, and catalog lookup."""
+"""Search records and query vectors: ``Hit`` (one result) and ``TextVectors`` (prompt-ensembled, cached)."""
 from __future__ import annotations
 
 import threading
@@ -7,19 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photosense.core.catalog import Catalog
-from photosense.core.embedder import Embedder, ensemble
+from photosense.core.embedder import ImageTextEmbedder, ensemble
 from photosense.core.prompts import query_prompts
-from photosense.core.vectors import VectorIndex
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: a photo and its cosine similarity to the query."""
+    """One search result: a photo, its score (cosine similarity to the query) and what found it."""
 
     id: int
     path: str
     score: float
+    matched: tuple[str, ...] = ("visual",)  # the evidence that found it: "visual", "filter", ...
 
     def to_json(self) -> dict:
         """The CLI's JSON form."""
@@ -29,7 +28,7 @@ class Hit:
 class TextVectors:
     """Query text -> prompt-ensembled unit vector, with a small LRU cache (search-as-you-type repeats)."""
 
-    def __init__(self, embedder: Embedder, size: int = 256) -> None:
+    def __init__(self, embedder: ImageTextEmbedder, size: int = 256) -> None:
         self.embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
@@ -50,11 +49,3 @@ class TextVectors:
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return vector
-
-
-def nearest(catalog: Catalog, vectors: VectorIndex, query: np.ndarray, limit: int,
-            exclude: tuple[int, ...] = (), allowed: np.ndarray | None = None) -> list[Hit]:
-    """kNN over the vector index, then paths from the catalog (ids deleted meanwhile are dropped)."""
-    ids, scores = vectors.search(query, limit, allowed=allowed, exclude=exclude)
-    photos = catalog.photos_by_ids(ids.tolist())
-    return [Hit(int(i), photos[int(i)].path, float(s)) for i, s in zip(ids, scores) if int(i) in photos]

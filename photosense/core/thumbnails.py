@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from photosense import config
+from photosense.core import config
 from photosense.core.media import FileVanished, open_image
 
 DEFAULT_SIZE = 256

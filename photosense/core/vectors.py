@@ -11,7 +11,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,14 @@ class VectorIndex:
         self.dirty = False
 
     # -- state ------------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[VectorIndex]:
+        """Hold the index still: reads inside (a search, then the vectors of its hits) see one state,
+        with no add or remove in between. Reentrant; take it after the library's locks (see
+        ``services/context.py`` for the lock order)."""
+        with self._lock:
+            yield self
 
     def __len__(self) -> int:
         return len(self._live)

@@ -7,7 +7,7 @@ import sys
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photosense import config
+from photosense.core import config
 from photosense.ui import errors, style
 
 

@@ -76,7 +76,7 @@ class LibraryBridge(QObject):
 
     def open(self, directory: str | os.PathLike[str], model: str | None = None) -> None:
         def work():
-            from photosense.library import Library
+            from photosense.services.library import Library
 
             return Library.open(directory, model=model)
 
@@ -108,7 +108,7 @@ class LibraryBridge(QObject):
         self.library = None
 
         def work():
-            from photosense.library import Library
+            from photosense.services.library import Library
 
             directory = old.directory
             old.close()

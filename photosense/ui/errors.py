@@ -9,7 +9,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import TracebackType
 
-from photosense import config
+from photosense.core import config
 
 log = logging.getLogger("photosense.ui")
 

@@ -1,4 +1,4 @@
-"""Live indexing through ``photosense.sync.LiveSync``: reconcile, then watch the folders; same API as IndexController."""
+"""Live indexing through ``photosense.services.sync.LiveSync``: reconcile, then watch the folders; same API as IndexController."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def available() -> bool:
     """True when the live sync service is installed."""
     try:
-        from photosense.sync import LiveSync  # noqa: F401
+        from photosense.services.sync import LiveSync  # noqa: F401
     except ImportError:
         return False
     return True
@@ -60,7 +60,7 @@ class LiveIndexController(QObject):
         if self.sync is not None and self.sync.library is library:
             self.bridge.pools.run(self.bridge.pools.io, self.sync.refresh_folders)
             return
-        from photosense.sync import LiveSync
+        from photosense.services.sync import LiveSync
 
         if self.sync is not None:
             self.sync.stop(0)

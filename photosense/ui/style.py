@@ -6,7 +6,7 @@ from functools import cache
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from photosense.assets import resource
+from photosense.core.assets import resource
 
 THUMB = 168  # thumbnail box in the grid, logical px
 CELL = QSize(THUMB + 20, THUMB + 40)  # thumbnail + name + margins

@@ -7,7 +7,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from photosense.core import migrations, paths
+from photosense.core import paths
+from photosense.core.catalog import migrations
 from photosense.core.catalog import CATALOG_NAME, Catalog, PhotoMeta
 from photosense.core.errors import PhotoSenseError, StorageError
 
@@ -40,8 +41,8 @@ def test_migration_backs_up_an_older_catalog(tmp_path, monkeypatch):
         db.execute("CREATE TABLE extra(x)")
         added.append(True)
 
-    monkeypatch.setattr("photosense.core.catalog.MIGRATIONS", [*migrations.MIGRATIONS, v2])
-    monkeypatch.setattr("photosense.core.catalog.SCHEMA_VERSION", migrations.SCHEMA_VERSION + 1)
+    monkeypatch.setattr("photosense.core.catalog.connection.MIGRATIONS", [*migrations.MIGRATIONS, v2])
+    monkeypatch.setattr("photosense.core.catalog.connection.SCHEMA_VERSION", migrations.SCHEMA_VERSION + 1)
     cat = Catalog(tmp_path)
     assert added and cat.schema_version == migrations.SCHEMA_VERSION + 1
     backup = tmp_path / f"{CATALOG_NAME}.v{migrations.SCHEMA_VERSION}.bak"

@@ -67,7 +67,7 @@ def test_unexpected_errors_are_logged_and_shown_briefly(tmp_path, monkeypatch):
 
 
 def test_the_demo_library_searches_out_of_the_box(qtbot, make_window, tmp_path):
-    from photosense.demo import build_demo, samples
+    from photosense.services.demo import build_demo, samples
 
     library_dir = build_demo(tmp_path / "demo")
     assert len(samples()) == 200

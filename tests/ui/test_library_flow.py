@@ -154,7 +154,7 @@ def test_the_window_appears_at_once_on_a_10k_library(qtbot, settings, tmp_path):
 
     from photosense import Library
     from photosense.core.scanner import apply_plan, plan_scan
-    from photosense.demo import samples
+    from photosense.services.demo import samples
     from photosense.ui.app import application
     from photosense.ui.main_window import MainWindow
 

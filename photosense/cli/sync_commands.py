@@ -8,6 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from photosense.cli.common import EXIT_ERROR, EXIT_OK, emit_json, graceful_stop, open_library, stderr_console
+from photosense.core.errors import UsageError
+from photosense.services.sync import LiveSync, SyncReport, set_polling
+
 AddCommand = Callable[..., argparse.ArgumentParser]
 
 REFRESH_FOLDERS_S = 5.0  # how often `watch` looks for folders added or removed by other commands
@@ -15,11 +19,7 @@ REFRESH_FOLDERS_S = 5.0  # how often `watch` looks for folders added or removed 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Index what changed since last time, then follow the folders live until SIGINT/SIGTERM."""
-    from photosense.cli import EXIT_OK, _graceful_stop, _open_library, _stderr_console
-    from photosense.core.errors import UsageError
-    from photosense.sync import LiveSync, SyncReport, set_polling
-
-    con = _stderr_console()
+    con = stderr_console()
 
     def on_change(report: SyncReport) -> None:
         if args.json:  # JSON Lines: one compact object per report, flushed for `| while read`
@@ -43,7 +43,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     def on_error(err: Exception) -> None:
         con.print(f"[bold red]photosense:[/] {err} (will retry)", soft_wrap=True)
 
-    with _open_library(args, model=args.model) as library:
+    with open_library(args, model=args.model) as library:
         if not library.folders():
             raise UsageError(f"The library {library.directory} has no folders to watch; add one with "
                              "'photosense folders add PATH' or 'photosense index PATH'.")
@@ -54,7 +54,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         stop = threading.Event()
         sync = LiveSync(library, polling=args.poll, debounce_s=args.debounce,
                         poll_interval_s=args.poll_interval, on_change=on_change, on_error=on_error)
-        with _graceful_stop(stop):
+        with graceful_stop(stop):
             sync.start()
             if not args.json:
                 mode = f"polling every {sync.poll_interval_s:g}s" if sync.polling else "file events"
@@ -71,9 +71,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """What the library knows about one photo."""
-    from photosense.cli import EXIT_OK, _emit_json, _open_library
 
-    with _open_library(args) as library:
+    with open_library(args) as library:
         photo = library.photo(args.path)  # NotInLibrary: a clear message and exit 2
         model_id = library.catalog.model_id(library.model_spec)
         indexed = model_id is not None and library.catalog.embedding(photo.id, model_id) is not None
@@ -82,7 +81,7 @@ def cmd_info(args: argparse.Namespace) -> int:
                                 "size": photo.size, "width": photo.width, "height": photo.height,
                                 "taken_at": photo.taken_at, "camera": photo.camera}
     if args.json:
-        _emit_json(info)
+        emit_json(info)
     else:
         for key, value in info.items():
             if value not in (None, []):
@@ -92,16 +91,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check (and with --repair fix) that the catalog and the vector index agree."""
-    from photosense.cli import EXIT_ERROR, EXIT_OK, _emit_json, _open_library, _stderr_console
 
-    with _open_library(args) as library:
+    with open_library(args) as library:
         problems = library.check(repair=args.repair)
         remaining = library.check() if args.repair and problems else problems
     if args.json:
-        _emit_json({"ok": not remaining, "problems": problems, "repaired": bool(args.repair and problems),
+        emit_json({"ok": not remaining, "problems": problems, "repaired": bool(args.repair and problems),
                     "remaining": remaining})
     else:
-        con = _stderr_console()
+        con = stderr_console()
         for problem in problems:
             print(f"problem: {problem}")
         if not problems:
@@ -116,7 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser], Any]) -> None:
     """Add this group's subcommands to the parser (``add(name, func, help)`` returns the subparser)."""
-    # (defaults are spelled out rather than imported: building the parser must not load watchdog)
+    # (defaults are spelled out: the parser is built before watchdog is imported, which it need not be)
     p = add("watch", cmd_watch, "index what changed since last time, then follow the folders live "
                                 "(--json: one JSON object per line for each change)")
     p.add_argument("--poll", action=argparse.BooleanOptionalAction, default=None,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from photosense import config
-from photosense.assets import resource
+from photosense.core import config
+from photosense.core.assets import resource
 
 DEMO_MODEL = "tiny-fashion"
 
@@ -22,7 +22,7 @@ def samples() -> list[Path]:
 
 def build_demo(directory: Path | None = None, rebuild: bool = False) -> Path:
     """Copy the samples and index them with the tiny model (skipped when already done); returns the library dir."""
-    from photosense.library import Library
+    from photosense.services.library import Library
 
     root = directory or demo_dir()
     photos, library_dir = root / "photos", root / "library"

@@ -6,30 +6,21 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from photosense.cli.common import EXIT_OK, emit_json, open_library, say
+
 AddCommand = Callable[..., argparse.ArgumentParser]
-
-
-def _tools():
-    from photosense.cli import EXIT_OK, _emit_json, _open_library, _stderr_console
-
-    return EXIT_OK, _emit_json, _open_library, _stderr_console
-
-
-def _say(text: str) -> None:
-    _tools()[3]().print(text, soft_wrap=True)
 
 
 # -- tags -------------------------------------------------------------------------------------
 
 def cmd_tags(args: argparse.Namespace) -> int:
     """tags apply|show|list|remove|accept|reject|export-xmp."""
-    ok, emit, open_library, _ = _tools()
     action, rest = args.action, args.args
     need = {"apply": 0 if args.defaults else 1, "remove": 1, "accept": 2, "reject": 2}
     if len(rest) < need.get(action, 0):
         usage = {"apply": "tags apply FILE.toml... (or --defaults)", "remove": "tags remove SET",
                  "accept": "tags accept LABEL PATH...", "reject": "tags reject LABEL PATH..."}[action]
-        _say(f"[bold red]photosense:[/] usage: photosense {usage}")
+        say(f"[bold red]photosense:[/] usage: photosense {usage}")
         return 2
     with open_library(args) as library:
         if action == "apply":
@@ -37,7 +28,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
             if args.defaults:
                 results += library.tags.apply_defaults()
             if args.json:
-                emit(results if len(results) > 1 else results[0])
+                emit_json(results if len(results) > 1 else results[0])
             else:
                 for r in results:
                     print(f"{r['set']}: {r['labels']} labels, {r['tags']} tags on {r['photos']} photos")
@@ -47,7 +38,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
             else:
                 items = library.tags.all()
             if args.json:
-                emit([{"path": path, "tags": [t.to_json() for t in tags]} for path, tags in items])
+                emit_json([{"path": path, "tags": [t.to_json() for t in tags]} for path, tags in items])
             else:
                 for path, tags in items:
                     shown = ", ".join(f"{t.set}/{t.label}"
@@ -57,18 +48,18 @@ def cmd_tags(args: argparse.Namespace) -> int:
         elif action == "list":
             sets = library.tags.sets()
             if args.json:
-                emit(sets)
+                emit_json(sets)
             else:
                 for s in sets:
                     print(f"{s['name']}: {len(s['labels'])} labels, {s['tags']} tags "
                           f"({', '.join(s['labels'])})")
                 if not sets:
-                    _say("No prompt sets yet: 'photosense tags apply FILE.toml' adds one "
+                    say("No prompt sets yet: 'photosense tags apply FILE.toml' adds one "
                          "(defaults ship in resources/prompt_sets).")
         elif action == "remove":
             removed = {name: library.tags.remove(name) for name in rest}
             if args.json:
-                emit({"removed": removed})
+                emit_json({"removed": removed})
             else:
                 for name, n in removed.items():
                     print(f"removed {name} ({n} tags)")
@@ -78,20 +69,20 @@ def cmd_tags(args: argparse.Namespace) -> int:
             result = [{"path": str(library.photo(p).path), "tags": [t.to_json() for t in library.tags.of(p)]}
                       for p in photos]
             if args.json:
-                emit(result)
+                emit_json(result)
             else:
                 print(f"{action}ed {label} on {len(photos)} photo(s)")
         elif action == "export-xmp":
             report = library.tags.export_xmp(rest or None, min_score=args.min_score)
             if args.json:
-                emit(report)
+                emit_json(report)
             else:
                 print(f"{report['written']} sidecars written, {report['unchanged']} already up to date, "
                       f"{len(report['failed'])} failed")
                 for f in report["failed"]:
                     print(f"  failed {f['path']}: {f['reason']}", file=sys.stderr)
-            return 1 if report["failed"] else ok
-    return ok
+            return 1 if report["failed"] else EXIT_OK
+    return EXIT_OK
 
 
 # -- albums -----------------------------------------------------------------------------------
@@ -107,34 +98,33 @@ def _filters(args: argparse.Namespace):
 
 def cmd_album(args: argparse.Namespace) -> int:
     """album create|show|list|delete|pin|exclude|reset|rename."""
-    ok, emit, open_library, _ = _tools()
     action, rest = args.action, args.args
     if action != "list" and not rest:
-        _say(f"[bold red]photosense:[/] usage: photosense album {action} NAME"
+        say(f"[bold red]photosense:[/] usage: photosense album {action} NAME"
              + (" PATH..." if action in ("pin", "exclude", "reset") else ""))
         return 2
     with open_library(args) as library:
         albums = library.albums
         if action == "create":
             if args.manual and args.description:
-                _say("[bold red]photosense:[/] a --manual album has no --description (pin photos into it).")
+                say("[bold red]photosense:[/] a --manual album has no --description (pin photos into it).")
                 return 2
             album = albums.create(rest[0], args.description, _filters(args), manual=args.manual)
             if args.json:
-                emit(album.to_json())
+                emit_json(album.to_json())
             else:
                 print(f"album {album.name!r}: {album.count} photos")
         elif action == "show":
             hits = albums.photos(rest[0], limit=args.limit)
             if args.json:
-                emit([{"path": h.path, "score": round(h.score, 4)} for h in hits])
+                emit_json([{"path": h.path, "score": round(h.score, 4)} for h in hits])
             else:
                 for h in hits:
                     print(f"{h.score:6.3f}  {h.path}")
         elif action == "list":
             listed = albums.list()
             if args.json:
-                emit([a.to_json() for a in listed])
+                emit_json([a.to_json() for a in listed])
             else:
                 for a in listed:
                     print(f"{a.name}: {a.count} photos ({a.kind}"
@@ -143,22 +133,22 @@ def cmd_album(args: argparse.Namespace) -> int:
             for name in rest:
                 albums.delete(name)
             if args.json:
-                emit({"deleted": rest})
+                emit_json({"deleted": rest})
         elif action == "rename":
             if len(rest) != 2:
-                _say("[bold red]photosense:[/] usage: photosense album rename NAME NEW_NAME")
+                say("[bold red]photosense:[/] usage: photosense album rename NAME NEW_NAME")
                 return 2
             album = albums.edit(rest[0], new_name=rest[1])
             if args.json:
-                emit(album.to_json())
+                emit_json(album.to_json())
         elif action in ("pin", "exclude", "reset"):
             getattr(albums, action)(rest[0], rest[1:])
             album = albums.get(rest[0])
             if args.json:
-                emit(album.to_json())
+                emit_json(album.to_json())
             else:
                 print(f"album {album.name!r}: {album.count} photos")
-    return ok
+    return EXIT_OK
 
 
 def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser], Any]) -> None:

@@ -1,4 +1,4 @@
-"""Desktop-app commands of the CLI: gui and demo."""
+"""The desktop app's commands (gui, demo), added to the CLI by the entry point; Qt loads only when they run."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +41,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build (once, offline) the demo library from the bundled samples, then open the app on it."""
-    from photosense.demo import build_demo
+    from photosense.services.demo import build_demo
 
     if not args.no_gui and _refuse_without_display():  # say so before building anything
         return EXIT_NO_DISPLAY

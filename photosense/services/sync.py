@@ -11,7 +11,7 @@ from photosense.core import paths
 from photosense.core.changes import ChangeBatch, Vanishing
 from photosense.core.errors import PhotoSenseError
 from photosense.core.indexer import ProgressCallback
-from photosense.library import IndexSummary, Library
+from photosense.services.library import IndexSummary, Library
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,111 @@
+"""``library.albums``: smart albums (a description and filters, filled above the cut-off) and manual ones."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+
+from photosense.core.catalog import EXCLUDED, MANUAL, PINNED, SMART, Album
+from photosense.core.query import Filters, parse
+from photosense.core.search import Hit
+from photosense.services.context import LibraryContext
+from photosense.services.organizer import Organizer
+from photosense.services.search import SearchService
+
+
+class Albums:
+    """Smart and manual albums of a library (``library.albums``)."""
+
+    def __init__(self, ctx: LibraryContext, organizer: Organizer, search: SearchService) -> None:
+        self._ctx = ctx
+        self._catalog = ctx.catalog
+        self._organizer = organizer
+        self._search = search
+
+    def create(self, name: str, description: str | None = None, filters: Filters | dict | None = None, *,
+               manual: bool = False, threshold: float | None = None) -> Album:
+        """Create an album. Smart (default): *description* is a query (the search language works, so a
+        saved search is an album) plus optional *filters*; it fills with the photos above the
+        relevance cut-off now and whenever photos are indexed later. Manual: only pinned photos."""
+        filters = filters if isinstance(filters, Filters) else Filters.from_json(filters)
+        if description is not None:
+            parse(description)  # a bad query fails before anything is stored
+        with self._ctx.write_lock:
+            self._catalog.create_album(name, MANUAL if manual else SMART, description, filters, threshold)
+            album = self._catalog.album(" ".join(name.split()))
+            self._organizer.match(album)
+        return self._catalog.album(album.name)
+
+    def save_search(self, name: str, query: str) -> Album:
+        """A smart album from the current search query (filters included)."""
+        return self.create(name, description=query)
+
+    def list(self) -> list[Album]:
+        """Every album with its photo count."""
+        return self._catalog.albums()
+
+    def get(self, name: str) -> Album:
+        """One album by name."""
+        return self._catalog.album(name)
+
+    def photos(self, name: str, limit: int | None = None) -> list[Hit]:
+        """The album's photos, best first (score: cosine to the description; 1.0 for manual albums)."""
+        album = self.get(name)
+        return [Hit(pid, path, 1.0 if score is None else float(score))
+                for pid, path, score, _ in self._catalog.album_members(album.id)[:limit]]
+
+    def delete(self, name: str) -> None:
+        """Delete an album (never its photos)."""
+        self._catalog.delete_album(self.get(name).id)
+
+    def edit(self, name: str, *, new_name: str | None = None, description: str | None = None,
+             filters: Filters | dict | None = None) -> Album:
+        """Rename an album or change what a smart album collects (its matches are recomputed)."""
+        album = self.get(name)
+        if description is not None:
+            parse(description)
+        if filters is not None and not isinstance(filters, Filters):
+            filters = Filters.from_json(filters)
+        with self._ctx.write_lock:
+            self._catalog.update_album(album.id, name=new_name, description=description, filters=filters)
+            album = self.get(" ".join(new_name.split()) if new_name else name)
+            if description is not None or filters is not None:
+                self._organizer.match(album)
+        return self.get(album.name)
+
+    def pin(self, name: str, photo_paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Put photos in an album for good (also "add to album" for manual albums)."""
+        album = self.get(name)
+        ids = [self._ctx.photo(p).id for p in photo_paths]
+        scores = {}
+        if album.kind == SMART and album.description:
+            compiled = self._search.compile(parse(album.description))
+            if compiled.vector is not None:
+                embedded = [i for i in ids if self._search.is_embedded(i)]
+                if embedded:
+                    scores = dict(zip(embedded, (self._search.vectors_of(embedded) @ compiled.vector).tolist()))
+        self._catalog.set_album_state(album.id, ids, PINNED, scores)
+
+    add = pin
+
+    def exclude(self, name: str, photo_paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Keep photos out of an album for good (a smart album never re-adds them)."""
+        album = self.get(name)
+        self._catalog.set_album_state(album.id, [self._ctx.photo(p).id for p in photo_paths], EXCLUDED)
+
+    def reset(self, name: str, photo_paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Undo pins and excludes: the album's own matching decides again."""
+        album = self.get(name)
+        ids = [self._ctx.photo(p).id for p in photo_paths]
+        self._catalog.unset_album_state(album.id, ids)
+        self._organizer.match(album, np.asarray(ids, np.int64))
+
+    def excluded(self, name: str) -> list[str]:
+        """Paths of the photos excluded from an album."""
+        ids = self._catalog.album_states(self.get(name).id, EXCLUDED)
+        return sorted(self._search.paths_of(ids).values())
+
+    def of(self, path: str | os.PathLike[str]) -> list[str]:
+        """Names of the albums a photo is shown in."""
+        return self._catalog.albums_of(self._ctx.photo(path).id)

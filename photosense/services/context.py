@@ -1,0 +1,169 @@
+"""``LibraryContext``: what every service of one open library shares (catalog, model, vectors, locks, events).
+
+Lock order (always take them in this order, never the reverse):
+
+1. ``write_lock`` - one writing thread per open library (indexing, tagging, album matching);
+2. ``writer`` - the per-library file lock (``flock``), one writing process at a time;
+3. ``state_lock`` - guards the lazily created model, vector index and calibrator;
+4. ``VectorIndex.locked()`` - ids and vectors read or changed as one consistent state;
+5. the catalog's connection lock (taken inside every catalog call; nothing is taken under it).
+
+Readers (search, listings) take only 3-5, so they never wait for a long indexing run.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from photosense.core import config, paths
+from photosense.core.calibration import Calibrator
+from photosense.core.catalog import Catalog, Photo
+from photosense.core.embedder import ImageTextEmbedder, create_embedder
+from photosense.core.errors import ModelMismatch, NotInLibrary
+from photosense.core.events import Embedded, Event
+from photosense.core.lock import WriterLock
+from photosense.core.models import DEFAULT_MODEL, parse_spec
+from photosense.core.search import TextVectors
+from photosense.core.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+MODEL_SETTING = "model"
+
+
+class LibraryContext:
+    """The shared state of one open library. Services receive it; they never reach into each other."""
+
+    def __init__(self, directory: Path, model: str | None = None, device: str | None = None,
+                 precision: str | None = None, embedder: ImageTextEmbedder | None = None) -> None:
+        self.directory = Path(directory)
+        self.catalog = Catalog(self.directory)
+        try:
+            self.device = device
+            self.precision = precision
+            self.state_lock = threading.RLock()
+            self.write_lock = threading.RLock()  # one writing thread at a time (WriterLock is per process)
+            self.writer = WriterLock(self.directory)
+            self.embedded: Event[Embedded] = Event("embedded")
+            self._embedder = embedder
+            self._vectors: VectorIndex | None = None
+            self._text_vectors: TextVectors | None = None
+            self._calibrator: Calibrator | None = None
+            self.model_spec = self._choose_model(model, embedder.spec.text if embedder is not None else None)
+        except BaseException:
+            self.catalog.close()  # a refused open (ModelMismatch, a bad spec) leaves no connection open
+            raise
+
+    def close(self) -> None:
+        """Save the vector index if this process changed it, and close the catalog."""
+        with self.state_lock:
+            if self._vectors is not None and self._vectors.dirty and self.writer.held:
+                self._vectors.save()
+            self.catalog.close()
+
+    # -- model ------------------------------------------------------------------------------
+
+    def _choose_model(self, requested: str | None, given: str | None = None) -> str:
+        """The spec this library uses: *given* (an embedder passed in), *requested*, or the recorded one."""
+        recorded = self.catalog.setting(MODEL_SETTING)
+        if requested is None and given is None:
+            return recorded or DEFAULT_MODEL
+        spec = given or parse_spec(requested).text
+        if recorded and spec != recorded:
+            recorded_id = self.catalog.model_id(recorded)
+            if recorded_id is not None and len(self.catalog.embedding_ids(recorded_id)):
+                raise ModelMismatch(
+                    f"This library ({self.directory}) was indexed with the model '{recorded}', so it cannot "
+                    f"be searched or extended with '{spec}': their embeddings are not comparable. Leave out "
+                    f"--model (or pass '{recorded}'), or use another library with --library DIR.")
+        return spec
+
+    @property
+    def embedder(self) -> ImageTextEmbedder:
+        """The library's model (created on first use, once; the weights load on first encode)."""
+        with self.state_lock:
+            if self._embedder is None:
+                self._embedder = create_embedder(parse_spec(self.model_spec), config.model_cache_dir(),
+                                                 device=self.device, precision=self.precision)
+            return self._embedder
+
+    def model_id(self, create: bool = False) -> int | None:
+        """The catalog id of the library's model (registered on first indexing when *create*)."""
+        model_id = self.catalog.model_id(self.model_spec)
+        if model_id is None and create:
+            model_id = self.catalog.ensure_model(self.model_spec, self.embedder.dim)
+            self.catalog.set_setting(MODEL_SETTING, self.model_spec)
+        return model_id
+
+    @property
+    def calibrator(self) -> Calibrator:
+        """Calibrated scores for the library's model (cached)."""
+        with self.state_lock:
+            if self._calibrator is None:
+                self._calibrator = Calibrator(self.embedder)
+            return self._calibrator
+
+    def text_vector(self, text: str) -> np.ndarray:
+        """A query text's prompt-ensembled unit vector (cached: search as you type repeats itself)."""
+        with self.state_lock:
+            if self._text_vectors is None:
+                self._text_vectors = TextVectors(self.embedder)
+        return self._text_vectors(text)
+
+    # -- vectors ----------------------------------------------------------------------------
+
+    def vectors(self) -> VectorIndex | None:
+        """The vector index of the library's model, in step with the catalog (None before any indexing)."""
+        with self.state_lock:
+            if self._vectors is not None:
+                return self._vectors
+            model_id = self.model_id()
+            if model_id is None:
+                return None
+            index = VectorIndex(self.directory / "vectors", f"model-{model_id}", self.catalog.model_dim(model_id))
+            held = index.load()
+            truth = self.catalog.embedding_ids(model_id)
+            if held is None:
+                for ids, matrix in self.catalog.iter_embeddings(model_id, index.dim):
+                    index.add(ids, matrix)
+                if not index.uses_hnsw:
+                    index.dirty = False
+            else:
+                extra = held - set(truth.tolist())
+                missing = np.setdiff1d(truth, np.fromiter(held, dtype=np.int64, count=len(held)))
+                if index.saved_at is not None:  # re-embedded after the graph was saved: its vector is old
+                    missing = np.union1d(missing, self.catalog.indexed_since(model_id, index.saved_at - 5.0))
+                if extra:
+                    index.remove(extra)
+                if len(missing):
+                    for ids, matrix in self.catalog.iter_embeddings(model_id, index.dim, ids=missing):
+                        index.add(ids, matrix)
+                if extra or len(missing):
+                    log.info("vector index repaired from the catalog: %d added, %d removed",
+                             len(missing), len(extra))
+            self._vectors = index
+            return index
+
+    def reload_vectors(self) -> VectorIndex | None:
+        """Drop the in-memory index and load (and repair) the saved one again."""
+        with self.state_lock:
+            self._vectors = None
+            return self.vectors()
+
+    def saved_vectors(self, model_id: int, dim: int) -> VectorIndex:
+        """A fresh, unloaded handle on the saved index files of *model_id* (for checks)."""
+        return VectorIndex(self.directory / "vectors", f"model-{model_id}", dim)
+
+    # -- photos -----------------------------------------------------------------------------
+
+    def photo(self, path: str | os.PathLike[str]) -> Photo:
+        """The catalog record of a library photo (raises :class:`NotInLibrary`)."""
+        photo = self.catalog.photo_by_path(path)
+        if photo is None:
+            raise NotInLibrary(f"{paths.display(paths.normalize(path))} is not a photo of the library "
+                               f"{self.directory}.")
+        return photo

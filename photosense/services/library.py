@@ -1,0 +1,203 @@
+"""The ``Library`` facade: the Python API that the CLI and the desktop app are thin layers over.
+
+It opens one library's shared state (``LibraryContext``) and wires the services over it:
+indexing, search, organizing (which listens to indexing), tags and albums.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from photosense.core import config, paths
+from photosense.core.catalog import Failure, Folder, Photo
+from photosense.core.changes import ChangeBatch, Vanishing
+from photosense.core.embedder import ImageTextEmbedder
+from photosense.core.indexer import ProgressCallback
+from photosense.core.search import Hit
+from photosense.core.vectors import VectorIndex
+from photosense.services.albums import Albums
+from photosense.services.context import LibraryContext
+from photosense.services.indexing import IndexingService, IndexSummary
+from photosense.services.organizer import Organizer
+from photosense.services.search import SearchService
+from photosense.services.tags import Tags
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Library", "IndexSummary"]
+
+
+class Library:
+    """A photo library: its folders, catalog, vectors and model. Thread-safe; open with :meth:`open`."""
+
+    def __init__(self, directory: Path, model: str | None = None, device: str | None = None,
+                 precision: str | None = None, embedder: ImageTextEmbedder | None = None) -> None:
+        self.context = LibraryContext(directory, model=model, device=device, precision=precision,
+                                      embedder=embedder)
+        self.directory = self.context.directory
+        self.catalog = self.context.catalog
+        self.indexing = IndexingService(self.context)
+        self.search_service = SearchService(self.context)
+        self.organizer = Organizer(self.context, self.search_service)
+        self.tags = Tags(self.context, self.organizer, self.search_service)
+        self.albums = Albums(self.context, self.organizer, self.search_service)
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str] | None = None, *, model: str | None = None,
+             device: str | None = None, precision: str | None = None,
+             embedder: ImageTextEmbedder | None = None) -> Library:
+        """Open (creating if needed) the library in *directory*, by default ``$PHOTOSENSE_LIBRARY`` or
+        the user data dir. *model* is checked against the model the library was indexed with.
+        *embedder*: an object following ``core.embedder.ImageTextEmbedder`` to use instead of a
+        model spec (tests use a deterministic fake)."""
+        return cls(config.library_dir(directory), model=model, device=device, precision=precision,
+                   embedder=embedder)
+
+    def close(self) -> None:
+        """Save what is pending and close the catalog."""
+        self.context.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- model and vectors ------------------------------------------------------------------
+
+    @property
+    def model_spec(self) -> str:
+        """The spec of the library's model (what it was indexed with, or will be)."""
+        return self.context.model_spec
+
+    @property
+    def embedder(self) -> ImageTextEmbedder:
+        """The library's model (loaded on first use, once)."""
+        return self.context.embedder
+
+    def vectors(self) -> VectorIndex | None:
+        """The vector index of the library's model, in step with the catalog (None before any indexing)."""
+        return self.context.vectors()
+
+    # -- folders and indexing ---------------------------------------------------------------
+
+    def folders(self) -> list[Folder]:
+        """The library folders."""
+        return self.catalog.folders()
+
+    def add_folder(self, path: str | os.PathLike[str]) -> Folder:
+        """Add a folder to the library (not yet indexed: see :meth:`index`)."""
+        return self.indexing.add_folder(path)
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> int:
+        """Remove a library folder and forget its photos (files on disk are untouched)."""
+        return self.indexing.remove_folder(path)
+
+    def index(self, paths_to_add: list[str | os.PathLike[str]] | None = None, *,
+              progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+              workers: int | None = None, batch_size: int | None = None) -> IndexSummary:
+        """Add *paths_to_add* as folders (if any), then bring the library up to date with the disk.
+
+        Unchanged files are skipped by size and mtime, moved files keep their identity, and files
+        whose content is already known reuse its embedding. Unreadable files are recorded as
+        failures (see :meth:`failures`) and never stop the run. New photos are then tagged and
+        matched against smart albums.
+        """
+        return self.indexing.index(paths_to_add, progress=progress, cancel=cancel, workers=workers,
+                                   batch_size=batch_size)
+
+    def apply_changes(self, batch: ChangeBatch, *, progress: ProgressCallback | None = None,
+                      cancel: threading.Event | None = None, vanishing: Vanishing | None = None,
+                      workers: int | None = None) -> IndexSummary:
+        """Bring the library up to date with one batch of file changes (from a ``FolderWatcher``).
+
+        Reported moves update paths in place (same id, embedding, tags, albums; no model work),
+        then only the folders the batch names are rescanned, and pending photos are indexed.
+        An empty batch just indexes what is pending. With *vanishing*, photos whose file is gone
+        are removed only after its grace period (see :class:`~photosense.core.changes.Vanishing`).
+        """
+        return self.indexing.apply_changes(batch, progress=progress, cancel=cancel, vanishing=vanishing,
+                                           workers=workers)
+
+    # -- search -----------------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 50, *, show_all: bool = False) -> list[Hit]:
+        """Photos matching a query, best first: only those above the relevance cut-off unless
+        *show_all*. The query language (weighted +/- terms, folder:/after:/before:/tag:/camera:
+        filters) is described in ``photosense.core.query.HELP``."""
+        return self.search_service.search(text, limit, show_all=show_all)
+
+    def similar(self, path: str | os.PathLike[str], limit: int = 50) -> list[Hit]:
+        """Photos most similar to *path*: a library photo (left out of its own results) or any image file."""
+        return self.search_service.similar(path, limit)
+
+    def image_vector(self, path: str | os.PathLike[str]) -> np.ndarray:
+        """Embed any image file with the library's model (raises UsageError if it is unusable)."""
+        return self.search_service.image_vector(path)
+
+    def text_vector(self, text: str) -> np.ndarray:
+        """A query text's prompt-ensembled unit vector (cached)."""
+        return self.context.text_vector(text)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        """Counts (photos, indexed, pending, failed), the model and the folders."""
+        counts = self.catalog.counts(self.context.model_id())
+        return {**counts, "model": self.model_spec, "folders": [f.path for f in self.catalog.folders()],
+                "library": str(self.directory)}
+
+    def failures(self) -> list[Failure]:
+        """Files that could not be indexed, with the reason."""
+        return self.catalog.failures()
+
+    def check(self, repair: bool = False) -> list[str]:
+        """Problems found between the catalog and the vector index as saved (empty: they agree).
+
+        With *repair*, unusable stored embeddings are dropped (the photos become pending again)
+        and the vector index is brought in line with the catalog and saved; the problems found
+        are still returned.
+        """
+        ctx = self.context
+        with ctx.write_lock:
+            model_id = ctx.model_id()
+            dim = self.catalog.model_dim(model_id) if model_id is not None else None
+            problems, bad = self.catalog.problems(model_id, dim)
+            if model_id is None:
+                return problems
+            truth = set(self.catalog.embedding_ids(model_id).tolist()) - set(bad)
+            saved = ctx.saved_vectors(model_id, dim)
+            held = saved.load()
+            if held is None and len(truth) > saved.exact_limit:
+                problems.append(f"the search index file of {len(truth)} photos is missing or unreadable")
+            elif held is not None:
+                for ids, what in ((sorted(truth - held), "embedded in the catalog but missing from the "
+                                   "search index"), (sorted(held - truth), "in the search index but not "
+                                   "embedded in the catalog")):
+                    if ids:
+                        problems.append(f"{len(ids)} photos {what} (ids {', '.join(map(str, ids[:10]))}"
+                                        f"{', …' if len(ids) > 10 else ''})")
+            if repair and problems:
+                with ctx.writer:
+                    self.catalog.drop_embeddings(bad, model_id)  # and embeddings of no photo
+                    vectors = ctx.reload_vectors()  # reloads the saved index and repairs it from the catalog
+                    if vectors is not None:
+                        vectors.save()
+                log.info("check: repaired %d problems", len(problems))
+            return problems
+
+    def photos(self, folder: str | os.PathLike[str] | None = None) -> list[tuple[int, str]]:
+        """(id, path) of every photo of the library, or of one library folder; newest first."""
+        if folder is None:
+            return self.catalog.photo_paths()
+        key = paths.normalize(folder)
+        match = next((f for f in self.catalog.folders() if f.path == key), None)
+        return self.catalog.photo_paths(match.id) if match is not None else []
+
+    def photo(self, path: str | os.PathLike[str]) -> Photo:
+        """The catalog record of a library photo (raises :class:`NotInLibrary`)."""
+        return self.context.photo(path)
