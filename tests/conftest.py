@@ -17,7 +17,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from fakes import NAME as FAKE_MODEL  # noqa: E402
+from fakes import FakeEmbedder  # noqa: E402
 from helpers import TINY_MODEL  # noqa: E402
+from photosense.core.models import register_embedder  # noqa: E402
+
+# "fake-colors": the deterministic, torch-free embedder of tests/fakes.py, usable as a model spec
+# (Library.open(model=FAKE_MODEL), or --model fake-colors with the in-process CLI).
+register_embedder(FAKE_MODEL, FakeEmbedder)
 
 
 @pytest.fixture
@@ -40,6 +47,16 @@ def tiny_library(library_dir: Path):
     from photosense import Library
 
     lib = Library.open(library_dir, model=TINY_MODEL)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def fake_library(library_dir: Path):
+    """A Library using the fake colour embedder (no torch), closed after the test."""
+    from photosense import Library
+
+    lib = Library.open(library_dir, model=FAKE_MODEL)
     yield lib
     lib.close()
 
