@@ -50,7 +50,7 @@ def stage(name: str, library: str, model: str, photos: str) -> dict:
                 assert lib.search(q, limit=50)
             first = lib.catalog.photo(1)
             assert first is not None
-            vec = lib.catalog.embedding(first.id, lib._model_id(create=False))
+            vec = lib.catalog.embedding(first.id, lib.context.model_id())
             assert lib.vectors().search(vec, 50)
             out["searches_s"] = time.perf_counter() - t0
             summary = lib.index([photos])

@@ -73,7 +73,7 @@ def synthesize(n: int) -> tuple[Path, Path]:
 
     with Library.open(library) as lib:  # build and save the vector index once
         lib.vectors()
-        with lib._writer:
+        with lib.context.writer:
             lib.vectors().save()
     (base / "ready").touch()
     return photos, library
