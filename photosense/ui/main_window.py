@@ -11,21 +11,23 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMenu, QMessage
 
 from photosense.core.media import is_image_name
 from photosense.ui import style
-from photosense.ui.albums import AlbumActions
+from photosense.ui.dialogs.albums import AlbumActions
 from photosense.ui.bridge import LibraryBridge, Query, Results
-from photosense.ui.details import DetailsPanel
-from photosense.ui.dialogs import FailuresDialog, ModelErrorDialog, ModelLoadingDialog, PreviewDialog
-from photosense.ui.empty_state import EmptyState
-from photosense.ui.grid import GridView
+from photosense.ui.widgets.details import DetailsPanel
+from photosense.ui.dialogs.failures import FailuresDialog
+from photosense.ui.dialogs.model import ModelErrorDialog, ModelLoadingDialog
+from photosense.ui.dialogs.preview import PreviewDialog
+from photosense.ui.widgets.empty_state import EmptyState
+from photosense.ui.widgets.grid import GridView
 from photosense.ui.indexing import IndexController, IndexState
 from photosense.ui.live import LiveIndexController
 from photosense.ui.live import available as live_available
 from photosense.ui.organize_bridge import OrganizeBridge
-from photosense.ui.photo_model import PhotoGridModel, ScoreRole
-from photosense.ui.prompt_set_editor import PromptSetEditor
-from photosense.ui.search_bar import SearchBar
-from photosense.ui.sidebar import Sidebar
-from photosense.ui.status import IndexingStatus
+from photosense.ui.models.photo_model import PhotoGridModel, ScoreRole
+from photosense.ui.dialogs.prompt_set_editor import PromptSetEditor
+from photosense.ui.widgets.search_bar import SearchBar
+from photosense.ui.widgets.sidebar import Sidebar
+from photosense.ui.widgets.status import IndexingStatus
 from photosense.ui.tasks import Pools
 from photosense.ui.thumbnailer import ThumbnailLoader
 

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 
 from helpers import gradient, save
 from photosense.core.thumbnails import ThumbnailCache
-from photosense.ui.photo_model import PathRole, PhotoGridModel, ScoreRole, StateRole
+from photosense.ui.models.photo_model import PathRole, PhotoGridModel, ScoreRole, StateRole
 from photosense.ui.tasks import Pools
 from photosense.ui.thumbnailer import ThumbnailLoader
 
@@ -50,7 +50,7 @@ def test_thumbnails_arrive_from_workers_and_broken_files_get_a_tile(qtbot, tmp_p
 
 
 def test_sidebar_sections_and_api(qtbot):
-    from photosense.ui.sidebar import CountRole, Sidebar, ValueRole
+    from photosense.ui.widgets.sidebar import CountRole, Sidebar, ValueRole
 
     sidebar = Sidebar()
     qtbot.addWidget(sidebar)
@@ -79,7 +79,7 @@ def test_sidebar_tree_model_passes_the_model_tester(qtbot):
     """Qt's own tester watches the sidebar's model while it is refilled; a warning from it fails the test."""
     from PySide6.QtTest import QAbstractItemModelTester
 
-    from photosense.ui.sidebar import Sidebar, ValueRole
+    from photosense.ui.widgets.sidebar import Sidebar, ValueRole
 
     sidebar = Sidebar()
     qtbot.addWidget(sidebar)

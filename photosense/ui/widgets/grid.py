@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photosense.ui import style
-from photosense.ui.photo_model import PathRole
+from photosense.ui.models.photo_model import PathRole
 
 
 class ThumbnailDelegate(QStyledItemDelegate):

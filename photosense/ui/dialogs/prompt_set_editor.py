@@ -14,7 +14,7 @@ from photosense.core import promptsets
 from photosense.core.promptsets import PromptSet
 from photosense.ui import style
 from photosense.ui.organize_bridge import OrganizeBridge
-from photosense.ui.photo_model import PhotoGridModel, ScoreRole
+from photosense.ui.models.photo_model import PhotoGridModel, ScoreRole
 from photosense.ui.thumbnailer import ThumbnailLoader
 
 PREVIEW_DEBOUNCE_MS = 400

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFormLay
 
 from photosense.core.query import HELP
 from photosense.ui.organize_bridge import OrganizeBridge
-from photosense.ui.search_bar import help_html
+from photosense.ui.widgets.search_bar import help_html
 
 _DATE = re.compile(r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$")
 

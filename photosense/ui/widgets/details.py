@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from photosense.ui.tag_list import TagList
+from photosense.ui.widgets.tag_list import TagList
 
 FIELDS = ("Folder", "Size", "Dimensions", "Date taken", "Camera", "Match", "Albums")
 

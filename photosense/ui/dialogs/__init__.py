@@ -1,0 +1,1 @@
+"""Dialogs: albums, the prompt-set editor, failed files, the search model and the large preview."""

@@ -1,0 +1,49 @@
+"""The large in-app preview of one photo: decoded on the io pool, shown in a dialog."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout
+
+
+class PreviewDialog(QDialog):
+    """A large in-app preview; Space or Escape closes it. The image arrives from a worker (``set_image``)."""
+
+    def __init__(self, path: str, parent=None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.setWindowTitle(Path(path).name)
+        self.label = QLabel("Loading…", self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setMinimumSize(320, 240)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        self.setStyleSheet("QDialog { background: #111318; } QLabel { color: #d1d5db; }")
+        if parent is not None:
+            self.resize(parent.size() * 0.85)
+
+    def set_image(self, image: QImage) -> None:
+        if image.isNull():
+            self.label.setText("This photo cannot be shown.")
+            return
+        self._pixmap = QPixmap.fromImage(image)
+        self._fit()
+
+    def _fit(self) -> None:
+        if getattr(self, "_pixmap", None) is not None:
+            box = self.label.size().boundedTo(self._pixmap.size() * 4)  # small images: at most 4×
+            self.label.setPixmap(self._pixmap.scaled(box, Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Escape):
+            self.accept()
+            return
+        super().keyPressEvent(event)

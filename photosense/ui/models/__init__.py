@@ -1,0 +1,1 @@
+"""Qt item models: what the views show, filled by the controller and the dialogs."""
