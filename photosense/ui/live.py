@@ -1,23 +1,32 @@
-"""Live indexing through ``photosense.services.sync.LiveSync``: reconcile, then watch the folders; same API as IndexController."""
+"""Indexing from the app through ``photosense.services.sync.LiveSync``: reconcile, then watch the folders."""
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from photosense.ui.bridge import LibraryBridge, user_message
-from photosense.ui.indexing import IndexState, decode_workers
 
 log = logging.getLogger(__name__)
 
 
-def available() -> bool:
-    """True when the live sync service is installed."""
-    try:
-        from photosense.services.sync import LiveSync  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def decode_workers() -> int:
+    """Decode threads for indexing from the app: one core stays with the GUI (the stall benchmark)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What the status bar shows."""
+
+    state: str  # "idle" | "scanning" | "indexing" | "paused"
+    done: int = 0
+    total: int = 0
+    rate: float = 0.0
+    eta: float | None = None
+    failed: int = 0
 
 
 class LiveIndexController(QObject):

@@ -19,9 +19,7 @@ from photosense.ui.dialogs.model import ModelErrorDialog, ModelLoadingDialog
 from photosense.ui.dialogs.preview import PreviewDialog
 from photosense.ui.widgets.empty_state import EmptyState
 from photosense.ui.widgets.grid import GridView
-from photosense.ui.indexing import IndexController, IndexState
-from photosense.ui.live import LiveIndexController
-from photosense.ui.live import available as live_available
+from photosense.ui.live import IndexState, LiveIndexController
 from photosense.ui.organize_bridge import OrganizeBridge
 from photosense.ui.models.photo_model import PhotoGridModel, ScoreRole
 from photosense.ui.dialogs.prompt_set_editor import PromptSetEditor
@@ -38,7 +36,7 @@ class MainWindow(QMainWindow):
     """The PhotoSense window over one library directory."""
 
     def __init__(self, library_dir: str | os.PathLike[str], settings: QSettings, model: str | None = None,
-                 thumbnail_cache=None, auto_index: bool = True, live: bool | None = None,
+                 thumbnail_cache=None, auto_index: bool = True,
                  remember_library: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("PhotoSense")
@@ -54,9 +52,7 @@ class MainWindow(QMainWindow):
         self.album_actions = AlbumActions(self.organize, self)
         self.editor: PromptSetEditor | None = None
         self._select_album = None  # an album just created, selected once the sidebar lists it
-        if live is None:
-            live = live_available()
-        self.indexer = LiveIndexController(self.bridge, self) if live else IndexController(self.bridge, self)
+        self.indexer = LiveIndexController(self.bridge, self)
         self.loader = ThumbnailLoader(self.pools, thumbnail_cache, self)
         self.photos = PhotoGridModel(self.loader, self)
         self.browse_query = Query("all")

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from conftest import wait_results, write_photos
-from photosense.ui.indexing import IndexState
+from photosense.ui.live import IndexState
 
 
 def test_first_run_shows_the_add_a_folder_empty_state(qtbot, make_window, tmp_path):

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from photosense.ui import style
-from photosense.ui.indexing import IndexState
+from photosense.ui.live import IndexState
 
 
 def human_duration(seconds: float) -> str:
