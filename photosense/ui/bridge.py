@@ -72,6 +72,11 @@ class LibraryBridge(QObject):
         self._in_flight = False
         self._pending: Query | None = None
 
+    @property
+    def searching(self) -> bool:
+        """A search is running or waiting to run."""
+        return self._in_flight or self._pending is not None
+
     # -- opening and the model ----------------------------------------------------------------
 
     def open(self, directory: str | os.PathLike[str], model: str | None = None) -> None:

@@ -39,6 +39,11 @@ class OrganizeBridge(QObject):
     def library(self):
         return self.bridge.library
 
+    @property
+    def working(self) -> bool:
+        """A long task (tagging, album matching, a change to an album) is running."""
+        return self._long > 0
+
     # -- plumbing -------------------------------------------------------------------------------
 
     def _read(self, func: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None) -> None:

@@ -1,4 +1,9 @@
-"""Thread pools by purpose, and running a function on one with its result posted back as a queued signal."""
+"""Thread pools by purpose, and running a function on one with its result posted back as a queued signal.
+
+``Pools(synchronous=True)`` runs every task inline instead and calls its handler at once, on the
+calling thread (like Picard's ``FakeThreadPool`` or napari's ``force_sync``): tests of the
+controller then need no waits.
+"""
 from __future__ import annotations
 
 import logging
@@ -33,9 +38,14 @@ class _Task(QRunnable):
 
 
 class Pools:
-    """One pool per purpose, so slow indexing never queues ahead of a search or a thumbnail."""
+    """One pool per purpose, so slow indexing never queues ahead of a search or a thumbnail.
 
-    def __init__(self, thumbnail_threads: int | None = None) -> None:
+    *synchronous*: run each task inline in ``run`` and deliver its result (or error) before
+    ``run`` returns, on the calling thread; for tests.
+    """
+
+    def __init__(self, thumbnail_threads: int | None = None, synchronous: bool = False) -> None:
+        self.synchronous = synchronous
         if thumbnail_threads is None:  # half the cores: the GUI thread keeps CPU time to paint
             thumbnail_threads = max(1, (os.cpu_count() or 2) // 2)
         self.search = self._pool("search", 1)  # one at a time: later queries supersede earlier ones
@@ -60,6 +70,9 @@ class Pools:
     def run(self, pool: QThreadPool, func: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
         """Run *func* on *pool*; *on_done(result)* or *on_error(exception)* then runs on the GUI thread."""
+        if self.synchronous:
+            self._run_inline(func, on_done, on_error)
+            return
         relay = _Relay()
         self._relays.add(relay)  # kept alive until the result is delivered
 
@@ -76,6 +89,21 @@ class Pools:
         relay.done.connect(lambda value: finish(on_done, value))
         relay.failed.connect(lambda err: finish(on_error, err) if on_error else finish(None, err))
         pool.start(_Task(func, relay))
+
+    def _run_inline(self, func: Callable[[], Any], on_done: Callable[[Any], None] | None,
+                    on_error: Callable[[BaseException], None] | None) -> None:
+        if self.closed:
+            return
+        try:
+            result = func()
+        except Exception as err:  # noqa: BLE001 - delivered as the pools deliver it: to on_error
+            if on_error is not None:
+                on_error(err)
+            else:
+                log.error("background task failed", exc_info=err)
+            return
+        if on_done is not None:
+            on_done(result)  # outside the try: a failing handler raises in the caller, as a test wants
 
     def wait_idle(self, msecs: int = 30_000) -> bool:
         """Block until every pool is idle (tests and shutdown; never called from a live GUI path)."""

@@ -25,6 +25,7 @@ class ThumbnailLoader(QObject):
         self._waiting: OrderedDict[str, None] = OrderedDict()
         self._running: set[str] = set()
         self._slots = max(2, pools.thumbnails.maxThreadCount() * 2)
+        self._pumping = False  # synchronous pools answer inside run(): no recursion per request
 
     def request(self, path: str) -> None:
         if path in self._running:
@@ -43,11 +44,17 @@ class ThumbnailLoader(QObject):
         return len(self._waiting) + len(self._running)
 
     def _pump(self) -> None:
-        while self._waiting and len(self._running) < self._slots:
-            path, _ = self._waiting.popitem(last=True)
-            self._running.add(path)
-            self.pools.run(self.pools.thumbnails, lambda p=path: (p, self._make(p)), self._done,
-                           lambda err, p=path: self._done((p, QImage())))
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            while self._waiting and len(self._running) < self._slots:
+                path, _ = self._waiting.popitem(last=True)
+                self._running.add(path)
+                self.pools.run(self.pools.thumbnails, lambda p=path: (p, self._make(p)), self._done,
+                               lambda err, p=path: self._done((p, QImage())))
+        finally:
+            self._pumping = False
 
     def _make(self, path: str) -> QImage:  # worker thread
         try:

@@ -52,6 +52,15 @@ class PhotoGridModel(QAbstractListModel):
     def paths(self) -> list[str]:
         return [path for _i, path, _s in self._items]
 
+    def row_of(self, path: str) -> int | None:
+        """The row showing *path*, or None."""
+        return self._rows.get(path)
+
+    def score(self, path: str) -> float | None:
+        """The match score of *path* in a search (None when browsing, or when it is not shown)."""
+        row = self._rows.get(path)
+        return None if row is None else self._items[row][2]
+
     # -- Qt model API ---------------------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
