@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,12 +20,59 @@ import pytest  # noqa: E402
 
 from fakes import NAME as FAKE_MODEL  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
-from helpers import TINY_MODEL  # noqa: E402
+from helpers import TINY_MODEL, CliResult  # noqa: E402
 from photosense.core.models import register_embedder  # noqa: E402
 
 # "fake-colors": the deterministic, torch-free embedder of tests/fakes.py, usable as a model spec
 # (Library.open(model=FAKE_MODEL), or --model fake-colors with the in-process CLI).
 register_embedder(FAKE_MODEL, FakeEmbedder)
+
+
+# -- the fast path never imports torch ------------------------------------------------------------
+# `pytest -m "not slow and not model"` is the developers' quick loop: a test that needs torch (a real
+# model, open_clip, a model spec that names an open_clip architecture) must be marked `model`. Two
+# checks keep that true: a test that is not marked `model` and brings torch into this process fails
+# (in any run, as long as torch was not loaded before it), and a run that selected no `model` test
+# fails if torch was imported at all (by collection, a conftest or a fixture).
+
+_torch_loaded_before = pytest.StashKey[bool]()
+_model_tests_selected = pytest.StashKey[bool]()
+_torch_leak = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_model_tests_selected] = any(
+        item.get_closest_marker("model") is not None for item in session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_torch_loaded_before] = "torch" in sys.modules
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if (call.when == "teardown" and report.passed and not item.stash.get(_torch_loaded_before, True)
+            and "torch" in sys.modules and item.get_closest_marker("model") is None):
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid} imported torch but is not marked @pytest.mark.model: "
+                           "the fast path (-m 'not slow and not model') must never load torch.")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.stash.get(_model_tests_selected, True) or "torch" not in sys.modules:
+        return
+    session.config.stash[_torch_leak] = (
+        "torch was imported although no test marked `model` was selected: something outside the "
+        "tests (collection, a conftest, a session fixture) loads it on the fast path.")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _torch_leak in config.stash:
+        terminalreporter.write_line(f"FAILED (torch guard): {config.stash[_torch_leak]}", red=True, bold=True)
 
 
 @pytest.fixture
@@ -39,6 +87,23 @@ def photos_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "photos"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run one ``photosense`` command in-process (``photosense.cli.main.main``), as a user would type it:
+    ``cli("status", "--json", library=dir)`` returns a :class:`helpers.CliResult`. Much faster than a
+    subprocess, and ``--model fake-colors`` works (the fake is registered in this process)."""
+    from photosense.cli.main import main
+
+    def run(*args: object, library: Path | None = None) -> CliResult:
+        capsys.readouterr()  # what was printed before is not this command's
+        argv = (["--library", str(library)] if library is not None else []) + [os.fsdecode(a) for a in args]
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ import io
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +54,34 @@ def fashion_images(n: int, seed: int = 0, size: int = 96) -> list[tuple[Image.Im
              .convert("RGB"), int(split.labels[i])) for i in idx]
 
 
+def wait_until(predicate: Callable[[], object], timeout: float = 15.0, what: str = "the condition",
+               interval: float = 0.02) -> object:
+    """Poll *predicate* until it returns something true and return that (no fixed sleeps: as fast as
+    the system is); AssertionError naming *what* after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class CliResult:
+    """What one CLI command did: its exit status and what it printed (like ``CompletedProcess``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def run_cli(*args: str, library: Path | None = None, env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the real ``photosense`` CLI in a subprocess and capture its output."""
+    """Run the real ``photosense`` CLI in a subprocess and capture its output (for what only a real
+    process shows: the entry point, signals, the locale, no display; the ``cli`` fixture runs the
+    same commands in-process, much faster)."""
     cmd = [sys.executable, "-m", "photosense"]
     if library is not None:
         cmd += ["--library", str(library)]
