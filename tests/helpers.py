@@ -68,6 +68,23 @@ def wait_until(predicate: Callable[[], object], timeout: float = 15.0, what: str
         time.sleep(interval)
 
 
+def count_polling_snapshots(monkeypatch) -> list[str]:
+    """Record every first snapshot a polling observer takes (one per watched folder, when its thread
+    starts): a file written before that snapshot is part of it and never reported as new, so tests
+    wait for it instead of sleeping. Returns the list the watched paths are appended to."""
+    from watchdog.observers.polling import PollingEmitter
+
+    taken: list[str] = []
+    first_snapshot = PollingEmitter.on_thread_start
+
+    def recorded(self) -> None:
+        first_snapshot(self)
+        taken.append(self.watch.path)
+
+    monkeypatch.setattr(PollingEmitter, "on_thread_start", recorded)
+    return taken
+
+
 @dataclass
 class CliResult:
     """What one CLI command did: its exit status and what it printed (like ``CompletedProcess``)."""
