@@ -1,4 +1,5 @@
-"""Hostile and odd input, end to end through a real library: indexed, recorded as failures, or ignored; never a crash."""
+"""Hostile and odd input, end to end through a real library (fake embedder): indexed, recorded as failures,
+or ignored; never a crash."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from helpers import TINY_MODEL, gradient, jpeg_bytes, run_cli, save
+from fakes import NAME as FAKE_MODEL
+from helpers import gradient, jpeg_bytes, save
 from PIL import Image
 
 from photosense import Library
@@ -64,11 +66,11 @@ def write_traps(folder: Path) -> None:
     os.symlink(folder / "nowhere.jpg", folder / "dangling.jpg")  # a dangling symlink
 
 
-def test_odd_valid_files_are_indexed_broken_ones_recorded_and_traps_ignored(tmp_path, photos_dir):
+def test_odd_valid_files_are_indexed_broken_ones_recorded_and_traps_ignored(tmp_path, photos_dir, cli):
     valid = write_valid(photos_dir)
     broken = write_broken(photos_dir / "broken")
     write_traps(photos_dir)
-    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
         summary = lib.index([photos_dir])
         reasons = {os.path.basename(f.path): f.reason for f in lib.failures()}
         assert set(reasons) == set(broken), reasons
@@ -89,7 +91,7 @@ def test_odd_valid_files_are_indexed_broken_ones_recorded_and_traps_ignored(tmp_
 
     # a name that is not valid UTF-8 round-trips through the CLI too
     odd = os.fsdecode(os.path.join(os.fsencode(photos_dir), ODD_NAME))
-    result = run_cli("info", odd, "--json", library=tmp_path / "library")
+    result = cli("info", odd, "--json", library=tmp_path / "library")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["path"] == odd
 
@@ -106,7 +108,7 @@ def test_files_deleted_between_scan_and_decode_are_dropped_quietly(tmp_path, pho
             for path in doomed:
                 path.unlink()
 
-    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
         summary = lib.index([photos_dir], progress=delete_once_indexing_started, batch_size=1, workers=1)
         assert len(doomed) == 4 and summary.vanished == 4 and summary.failed == 0
         assert lib.failures() == []
@@ -121,7 +123,7 @@ def test_a_photo_saved_by_delete_then_rename_while_indexing_keeps_its_row(tmp_pa
     import threading
 
     files = [save(gradient(48, 48, seed=i), photos_dir / f"p{i}.jpg") for i in range(5)]
-    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
         lib.index([photos_dir])
         photo_id, target = max(lib.photos())  # the highest id: decoded last, after the read-ahead
         target = Path(target)

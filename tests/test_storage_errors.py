@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 import pytest
-from helpers import TINY_MODEL, gradient, save
+from fakes import NAME as FAKE_MODEL
+from helpers import gradient, save
 
 from photosense import Library
 from photosense.core.errors import StorageError
@@ -16,7 +17,7 @@ from photosense.core.vectors import VectorIndex
 def test_a_full_catalog_keeps_what_was_saved_and_says_so(tmp_path, photos_dir):
     for i in range(5):
         save(gradient(seed=i), photos_dir / f"p{i}.jpg")
-    with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
         lib.index([photos_dir])
         before = lib.status()
         # SQLite's own page limit makes the database file "full": the real SQLITE_FULL code path
