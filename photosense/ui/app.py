@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosense.core import config
 from photosense.ui import errors, style
+
+if TYPE_CHECKING:
+    from photosense.ui.main_window import MainWindow
 
 
 class _ErrorNotice(QObject):
@@ -56,8 +61,17 @@ def choose_library(explicit: str | None, settings: QSettings) -> str:
     return str(last) if last else str(config.library_dir())
 
 
-def run(library: str | None = None, model: str | None = None, remember: bool = True) -> int:
-    """Open the main window on a library and run the event loop; returns the exit status.
+@dataclass
+class Session:
+    """A started app: the QApplication, the shown main window and the error notice they rely on."""
+
+    app: QApplication
+    window: MainWindow
+    notice: _ErrorNotice
+
+
+def start(library: str | None = None, model: str | None = None, remember: bool = True) -> Session:
+    """Log to the log file, install the error hook, and show the main window on a library.
     *remember*: make it the library that a plain ``photosense`` opens next time."""
     log_path = errors.setup_file_logging()
     app = application()
@@ -68,15 +82,10 @@ def run(library: str | None = None, model: str | None = None, remember: bool = T
 
     window = MainWindow(choose_library(library, settings), settings, model=model, remember_library=remember)
     window.show()
-    _test_hook(window)
-    return app.exec()
+    return Session(app, window, notice)
 
 
-def _test_hook(window) -> None:
-    """End-to-end tests: ``PHOTOSENSE_UI_SCRIPT=path.py`` runs ``script(window)`` after the window shows."""
-    script = os.environ.get("PHOTOSENSE_UI_SCRIPT")
-    if script:
-        namespace: dict = {}
-        with open(script, encoding="utf-8") as fh:
-            exec(compile(fh.read(), script, "exec"), namespace)  # noqa: S102 - a test's own file
-        namespace["script"](window)
+def run(library: str | None = None, model: str | None = None, remember: bool = True) -> int:
+    """Open the main window on a library (``start``) and run the event loop; returns the exit status."""
+    session = start(library, model, remember)  # held: the window lives as long as the loop runs
+    return session.app.exec()

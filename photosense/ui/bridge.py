@@ -102,7 +102,7 @@ class LibraryBridge(QObject):
         library = self.library
         self.model_state = "loading"
         self.modelLoading.emit()
-        self.pools.run(self.pools.search, lambda: library.embedder.load(), lambda _: self._on_model(None),
+        self.pools.run(self.pools.search, lambda: _load_model(library), lambda _: self._on_model(None),
                        lambda err: self._on_model(err))
 
     def use_model(self, spec: str) -> None:
@@ -262,6 +262,14 @@ class LibraryBridge(QObject):
         if self.library is not None:
             self.library.close()
             self.library = None
+
+
+def _load_model(library) -> None:  # worker thread
+    """Bring the library's model into memory: open_clip weights load (downloading if needed) once; an
+    ``ImageTextEmbedder`` with nothing to load (the tests' fake) is ready as it is."""
+    load = getattr(library.embedder, "load", None)
+    if load is not None:
+        load()
 
 
 def _browse(library, query: Query) -> list[tuple[int, str, float | None]]:  # worker thread

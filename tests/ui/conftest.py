@@ -1,13 +1,21 @@
-"""UI fixtures: isolated settings, generated Fashion-style photo folders, libraries and windows."""
+"""UI fixtures: isolated settings, photo folders (colour photos for the fake embedder, Fashion photos for the
+real tiny model), libraries, windows and controllers.
+
+Tests that load the real model carry ``@pytest.mark.model`` (tests/conftest.py fails an unmarked test that
+imports torch), so ``-m "not slow and not model"`` stays fast.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
+from fakes import NAME as FAKE_MODEL
+from fakes import color_image
 from helpers import TINY_MODEL, fashion_images, save
 
 LABELS = ("t-shirt", "trousers", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot")
+COLORS = ("red", "green", "blue", "yellow")
 
 
 def pytest_collection_modifyitems(items):
@@ -23,6 +31,16 @@ def write_photos(folder: Path, n: int, seed: int = 0) -> dict[str, str]:
     for k, (image, label) in enumerate(fashion_images(n, seed=seed)):
         path = save(image, folder / f"{LABELS[label]}-{k:03d}.jpg")
         out[str(path)] = LABELS[label]
+    return out
+
+
+def write_colors(folder: Path, per_color: int = 6, colors: tuple[str, ...] = COLORS, seed: int = 0) -> dict[str, str]:
+    """Colour photos (``<colour>-NN.jpg``, 48 × 48) for the fake embedder; returns {path: colour}."""
+    out = {}
+    for color in colors:
+        for k in range(per_color):
+            path = save(color_image(color, seed=seed + k), folder / f"{color}-{seed + k:02d}.jpg")
+            out[str(path)] = color
     return out
 
 
@@ -44,6 +62,23 @@ def settings(tmp_path):
 
 
 @pytest.fixture
+def color_folder(tmp_path) -> tuple[Path, dict[str, str]]:
+    """24 colour photos: 6 each of red, green, blue and yellow."""
+    folder = tmp_path / "photos"
+    return folder, write_colors(folder)
+
+
+@pytest.fixture
+def color_library(tmp_path, color_folder) -> Path:
+    """The 24 colour photos indexed with the fake embedder (closed: the window or controller opens it)."""
+    from photosense import Library
+
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
+        assert lib.index([color_folder[0]]).indexed == 24
+    return tmp_path / "library"
+
+
+@pytest.fixture
 def fashion_folder(tmp_path) -> tuple[Path, dict[str, str]]:
     folder = tmp_path / "photos"
     return folder, write_photos(folder, 60)
@@ -51,7 +86,8 @@ def fashion_folder(tmp_path) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture
 def indexed_library(tmp_path, fashion_folder) -> Path:
-    """A library of 60 Fashion photos indexed with the tiny model (closed: the window opens it)."""
+    """A library of 60 Fashion photos indexed with the tiny model (closed: the window opens it).
+    Tests using it carry ``@pytest.mark.model``."""
     from photosense import Library
 
     with Library.open(tmp_path / "library", model=TINY_MODEL) as lib:
@@ -76,9 +112,9 @@ def make_window(qtbot, settings, tmp_path):
         qtbot.addWidget(window)
         windows.append(window)
         window.show()
-        qtbot.waitUntil(lambda: window.folders is not None, timeout=15_000)
+        qtbot.waitUntil(lambda: window.controller.folders is not None, timeout=15_000)
         if wait_model:
-            qtbot.waitUntil(lambda: window.bridge.model_state == "ready", timeout=60_000)
+            qtbot.waitUntil(lambda: window.controller.model_state == "ready", timeout=60_000)
         return window
 
     yield make
@@ -86,6 +122,31 @@ def make_window(qtbot, settings, tmp_path):
         window.close()
 
 
+@pytest.fixture
+def make_controller(qapp, tmp_path):
+    """``make_controller(library_dir, **kwargs)``: a MainController on synchronous pools, opened (no window,
+    no waits: every answer has arrived when a call returns). Indexing stays off unless ``auto_index=True``
+    (it runs on LiveSync's own threads: wait for ``indexFinished``)."""
+    from photosense.core.thumbnails import ThumbnailCache
+    from photosense.ui.controller import MainController
+    from photosense.ui.tasks import Pools
+
+    controllers = []
+
+    def make(library_dir: Path, model: str | None = None, auto_index: bool = False,
+             start: bool = True) -> MainController:
+        controller = MainController(Pools(synchronous=True), ThumbnailCache(tmp_path / "thumbs"), auto_index)
+        controllers.append(controller)
+        if start:  # else the test connects to its signals first, then calls open()
+            controller.open(library_dir, model)
+        return controller
+
+    yield make
+    for controller in controllers:
+        controller.close()
+
+
 def wait_results(qtbot, window, kind: str, timeout: int = 30_000):
     """Wait until the grid shows the answer to the window's current query, of *kind*."""
-    qtbot.waitUntil(lambda: window.query.kind == kind and window.shown == window.query, timeout=timeout)
+    c = window.controller
+    qtbot.waitUntil(lambda: c.query.kind == kind and c.shown == c.query, timeout=timeout)

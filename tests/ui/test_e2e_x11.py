@@ -1,8 +1,14 @@
-"""End to end: the real app in a real X11 window (Xvfb 1280×800), real key events, screenshots saved."""
+"""End to end: the real app in a real X11 window (Xvfb 1280×800), real key events, screenshots saved.
+
+The app runs in its own process through tests/ui/x11_runner.py (the real entry point and window; the
+steps of x11_script.py drive it). Each step's facts come back over a pipe when the window has settled;
+the test takes the screenshot and writes the step's name back.
+"""
 from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -16,25 +22,45 @@ from conftest import label_of
 from helpers import REPO
 
 SHOTS = REPO / "tests" / "_artifacts" / "screenshots"
-SCRIPT = Path(__file__).with_name("x11_script.py")
+RUNNER = Path(__file__).with_name("x11_runner.py")
+STEP_TIMEOUT_S = 120
+
+
+def read_line(fd: int, timeout: float) -> str | None:
+    """One line from *fd* within *timeout* seconds; None at end of file (the writer exited)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise TimeoutError(f"nothing within {timeout:g} s")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None
+        data += chunk
+    return data.decode()
 
 
 @pytest.fixture(scope="module")
 def display():
-    """A private Xvfb server on a free display number, stopped after the module."""
+    """A private Xvfb server on a display number it picks itself (``-displayfd``), stopped after the module."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb)")
-    number = next(n for n in range(91, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
-                  and not Path(f"/tmp/.X{n}-lock").exists())
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"Xvfb :{number} did not start")
-        time.sleep(0.05)
-    yield f":{number}"
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    try:
+        number = read_line(read_fd, 30)  # written once the server accepts connections
+    except TimeoutError:
+        number = None
+    finally:
+        os.close(read_fd)
+    if not number:
+        server.kill()
+        server.wait()
+        pytest.fail("Xvfb did not start")
+    yield f":{number.strip()}"
     server.terminate()
     try:
         server.wait(5)
@@ -51,33 +77,40 @@ def screenshot(display: str, path: Path) -> None:
 def run_app(display: str, library: Path, steps: list[str], tmp: Path, prefix: str,
             command: tuple[str, ...] = ("gui",)) -> dict[str, dict]:
     """Run ``photosense --library LIB gui`` on *display*, screenshot each step; returns each step's facts."""
-    out = tmp / f"e2e-{prefix}"
-    out.mkdir()
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "E2E_DIR": str(out),
-           "E2E_STEPS": ",".join(steps), "PHOTOSENSE_UI_SCRIPT": str(SCRIPT),
+    facts_read, facts_write = os.pipe()
+    shots_read, shots_write = os.pipe()
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "E2E_STEPS": ",".join(steps),
+           "E2E_FACTS_FD": str(facts_write), "E2E_SHOTS_FD": str(shots_read),
            "PHOTOSENSE_SETTINGS": str(tmp / f"{prefix}.ini"), "PHOTOSENSE_LOG_DIR": str(tmp / "logs")}
-    app = subprocess.Popen([sys.executable, "-m", "photosense", "--library", str(library), *command], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_path = tmp / f"{prefix}-app.log"
+    with open(log_path, "w") as log:
+        app = subprocess.Popen([sys.executable, str(RUNNER), "--library", str(library), *command], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, pass_fds=(facts_write, shots_read))
+    os.close(facts_write)
+    os.close(shots_read)
     facts = {}
     try:
         for step in steps:
-            ready = out / f"{step}.ready"
-            deadline = time.monotonic() + 120
-            while not ready.exists():
-                if app.poll() is not None:
-                    pytest.fail(f"the app exited during '{step}':\n{app.stdout.read()}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"step '{step}' never settled")
-                time.sleep(0.1)
-            facts[step] = json.loads(ready.read_text())
+            try:
+                line = read_line(facts_read, STEP_TIMEOUT_S)
+            except TimeoutError:
+                pytest.fail(f"step '{step}' never settled:\n{log_path.read_text()}")
+            if line is None:
+                app.wait(30)
+                pytest.fail(f"the app exited during '{step}':\n{log_path.read_text()}")
+            message = json.loads(line)
+            assert message["step"] == step
+            facts[step] = message["facts"]
             screenshot(display, SHOTS / f"{prefix}-{step}.png")
-            (out / f"{step}.done").write_text("")
-        assert app.wait(60) == 0
+            os.write(shots_write, f"{step}\n".encode())
+        assert app.wait(60) == 0, log_path.read_text()
     finally:
+        os.close(facts_read)
+        os.close(shots_write)
         if app.poll() is None:
             app.kill()
             app.wait()
-    output = app.stdout.read()
+    output = log_path.read_text()
     assert "Traceback" not in output, output
     return facts
 
@@ -89,6 +122,7 @@ def assert_not_blank(path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_real_window_search_similar_and_preview(display, indexed_library, tmp_path):
     facts = run_app(display, indexed_library, ["browse", "search", "similar", "preview"], tmp_path, "library")
     assert facts["browse"]["title"] == "PhotoSense" and facts["browse"]["count"] == "60 photos"
@@ -100,7 +134,7 @@ def test_real_window_search_similar_and_preview(display, indexed_library, tmp_pa
         assert_not_blank(SHOTS / f"library-{step}.png")
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # a real window in a real process; no model: the library has no folders
 def test_real_window_first_run(display, tmp_path):
     facts = run_app(display, tmp_path / "new-library", ["browse"], tmp_path, "first-run", command=())  # no command
     assert facts["browse"]["empty"] and facts["browse"]["empty_title"] == "Add a photo folder"
@@ -108,6 +142,7 @@ def test_real_window_first_run(display, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_real_window_albums_tags_and_prompt_set_editor(display, indexed_library, tmp_path):
     from helpers import TINY_MODEL
     from photosense import Library

@@ -6,11 +6,13 @@ import sys
 import pytest
 
 from conftest import label_of, wait_results, write_photos
+from fakes import NAME as FAKE_MODEL
 from helpers import run_cli
 
 NOT_BUNDLED = "ViT-B-32:laion2b_s34b_b79k"  # needs a download; HF_ENDPOINT cannot resolve in tests
 
 
+@pytest.mark.model  # open_clip and torch try to fetch the pretrained weights
 def test_offline_model_explains_and_browsing_still_works(qtbot, make_window, tmp_path):
     from photosense import Library
     from photosense.core.errors import ModelUnavailable
@@ -30,14 +32,14 @@ def test_offline_model_explains_and_browsing_still_works(qtbot, make_window, tmp
     assert dialog.choose.text() == "Choose weights file…"
     assert "unavailable" in window.search.placeholderText()
     wait_results(qtbot, window, "all")  # browsing works without the model
-    assert sorted(window.photos.paths()) == sorted(photos)
+    assert sorted(window.controller.photos.paths()) == sorted(photos)
 
     missing = tmp_path / "no-such-weights.safetensors"
     dialog.choose_file(str(missing))  # a local weights file: the library reopens with it
     qtbot.waitUntil(lambda: window.model_error_dialog is not dialog, timeout=60_000)
     message = " ".join(label.text() for label in window.model_error_dialog.findChildren(type(window.status_label)))
     assert "no-such-weights.safetensors" in message
-    assert window.bridge.library is not None  # still browsing the same library
+    assert window.controller.library is not None  # still browsing the same library
 
 
 def test_unexpected_errors_are_logged_and_shown_briefly(tmp_path, monkeypatch):
@@ -66,6 +68,7 @@ def test_unexpected_errors_are_logged_and_shown_briefly(tmp_path, monkeypatch):
     assert "Traceback" in logged and "boom in a slot" in logged
 
 
+@pytest.mark.model
 def test_the_demo_library_searches_out_of_the_box(qtbot, make_window, tmp_path):
     from photosense.services.demo import build_demo, samples
 
@@ -73,15 +76,16 @@ def test_the_demo_library_searches_out_of_the_box(qtbot, make_window, tmp_path):
     assert len(samples()) == 200
     window = make_window(library_dir)
     wait_results(qtbot, window, "all")
-    assert window.photos.rowCount() == 200
+    assert window.controller.photos.rowCount() == 200
     qtbot.keyClicks(window.search, "ankle boot")
     wait_results(qtbot, window, "text")
-    top = [label_of(p) for p in window.photos.paths()[:10]]
+    top = [label_of(p) for p in window.controller.photos.paths()[:10]]
     assert top.count("ankle-boot") >= 8
     again = build_demo(tmp_path / "demo")  # a second run reuses it
     assert again == library_dir
 
 
+@pytest.mark.model  # the demo is indexed with the bundled tiny model (in a subprocess)
 def test_cli_demo_builds_offline_and_help_still_prints(tmp_path):
     env = {"PHOTOSENSE_CACHE": str(tmp_path / "cache")}
     result = run_cli("demo", "--no-gui", env=env, timeout=300)
@@ -99,9 +103,10 @@ def test_the_demo_is_not_remembered_as_the_last_library(qtbot, tmp_path, setting
 
     application()
     settings.setValue("library/last", str(tmp_path / "mine"))
-    window = MainWindow(tmp_path / "demo-library", settings, model="tiny-fashion", remember_library=False)
+    window = MainWindow(tmp_path / "demo-library", settings, model=FAKE_MODEL, remember_library=False)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.folders is not None)
+    qtbot.waitUntil(lambda: window.controller.folders is not None)
+    assert window.controller.library_dir == str(tmp_path / "demo-library")
     window.close()
     assert settings.value("library/last") == str(tmp_path / "mine")

@@ -1,117 +1,201 @@
-"""Driven inside the real app by the end-to-end test (PHOTOSENSE_UI_SCRIPT): steps with real key events.
+"""The steps the X11 end-to-end test drives inside the real app (run by x11_runner.py), with real key events.
 
-Each step waits for the app to settle, writes ``<name>.ready`` (with facts as JSON) into
-$E2E_DIR, and goes on when the test, having taken its screenshot, writes ``<name>.done``.
+Each step acts on the window, then waits (in the app's event loop, never sleeping) until the window has
+settled: the answer shown, the visible thumbnails painted, details and dialogs on screen. It then sends
+its facts as one JSON line to the test (fd ``$E2E_FACTS_FD``) and waits for the test to write the step's
+name back (fd ``$E2E_SHOTS_FD``) once the screenshot is taken. After the last step the app quits.
 """
+from __future__ import annotations
+
 import json
 import os
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QTimer, Qt
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
-OUT = Path(os.environ["E2E_DIR"])
+from photosense.ui.bridge import Query
+from photosense.ui.models.photo_model import StateRole
+
+ValueRole = Qt.ItemDataRole.UserRole + 2
+CountRole = Qt.ItemDataRole.UserRole + 3
+Condition = Callable[[], bool]
 
 
-def script(window):
-    window.setGeometry(0, 0, 1280, 800)
-    window.activateWindow()
-    steps = [s for s in os.environ.get("E2E_STEPS", "browse,search,similar,preview").split(",") if s]
-    state = {"step": 0, "phase": "act"}
+def on_screen(widget: QWidget | None) -> bool:
+    """Shown and exposed by the X server (so a screenshot holds it)."""
+    handle = widget.window().windowHandle() if widget is not None else None
+    return bool(widget is not None and widget.isVisible() and handle is not None and handle.isExposed())
 
-    def settled():
-        return (window.shown == window.query and window.loader.pending() == 0
-                and (window.bridge.model_state in ("ready", "failed") or not window.folders))
 
-    def act(name):
-        if name == "search":
-            window.search.setFocus()
-            QTest.keyClicks(window.search, "sneaker", Qt.KeyboardModifier.NoModifier, 40)
-        elif name == "similar":
-            window.grid.setCurrentIndex(window.photos.index(1, 0))
-            window.find_similar(window.photos.path(1))
-        elif name == "preview":
-            window.grid.setFocus()
-            window.grid.setCurrentIndex(window.photos.index(0, 0))
-            QTest.keyClick(window.grid, Qt.Key.Key_Space)
-        elif name == "select":
-            window.grid.setCurrentIndex(window.photos.index(0, 0))
-        elif name == "album":
-            window.sidebar.select("album", next(a.id for a in window.organize.album_list))
-        elif name == "tag":
-            window.sidebar.select("tag", next(v for v in (r.data(0, Qt.ItemDataRole.UserRole + 2)
-                                                           for r in window.sidebar.rows("tag")) if v.startswith("wardrobe/")))
-        elif name == "judge":  # reject the selected photo's first tag, add one by hand
-            window.details.tags.rows[0].reject.click()
-            window.details.tags.add.setText("favourite")
-            QTest.keyClick(window.details.tags.add, Qt.Key.Key_Return)
-        elif name == "album-dialog":
-            window.album_actions.new_album(window.folders or [], "sunsets at the beach")
-        elif name == "editor":
-            name = next(v for v in (r.data(0, Qt.ItemDataRole.UserRole + 2) for r in window.sidebar.rows("set"))
-                        if v != "manual")
-            window.organize.load_prompt_set(name, window.open_prompt_set_editor)
+def thumbnails_painted(view: QAbstractItemView) -> bool:
+    """Every cell the view shows has its thumbnail (or its "broken" tile), not the placeholder."""
+    model, area = view.model(), view.viewport().rect()
+    cells = (model.index(row, 0) for row in range(model.rowCount()))
+    return all(index.data(StateRole) != "loading" for index in cells if view.visualRect(index).intersects(area))
 
-    def tick():
-        if state["step"] >= len(steps):
-            window.close()
+
+class Steps(QObject):
+    """Drives *window* through the steps named in ``$E2E_STEPS``."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.c = window.controller
+        self.names = [s for s in os.environ["E2E_STEPS"].split(",") if s]
+        self.facts_out = os.fdopen(int(os.environ["E2E_FACTS_FD"]), "w", buffering=1)
+        self.shots_fd = int(os.environ["E2E_SHOTS_FD"])
+        self.shots = QSocketNotifier(self.shots_fd, QSocketNotifier.Type.Read, self)
+        self.shots.activated.connect(self._shot_taken)
+        self.tags_for: str | None = None  # the photo whose tags the details panel got last
+        self.c.photoTagsReady.connect(lambda path, _tags, _albums: setattr(self, "tags_for", path))
+        self.step: Iterator[Condition] | None = None
+        self.condition: Condition | None = None
+        self.timer = QTimer(self, interval=50)  # conditions are checked between events
+        self.timer.timeout.connect(self._check)
+        window.setGeometry(0, 0, 1280, 800)
+        window.activateWindow()
+        self._next()
+
+    # -- conditions -----------------------------------------------------------------------------
+
+    def settled(self) -> bool:
+        c, w = self.c, self.window
+        if c.shown != c.query or c.loader.pending() or c.organize.working:
+            return False
+        if c.folders and c.model_state not in ("ready", "failed"):
+            return False
+        return w.stack.currentWidget() is not w.grid or thumbnails_painted(w.grid)
+
+    def details_shown(self) -> bool:
+        path = self.c.selection[0] if len(self.c.selection) == 1 else None
+        return path is not None and self.c.details_path == path and self.tags_for == path
+
+    def select_first(self) -> Iterator[Condition]:
+        """Select the first photo and wait for its details and tags (only when there is one)."""
+        if self.c.photos.rowCount():
+            self.window.grid.setCurrentIndex(self.c.photos.index(0, 0))
+            yield self.details_shown
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def browse(self) -> Iterator[Condition]:
+        yield self.settled
+
+    def search(self) -> Iterator[Condition]:
+        self.window.search.setFocus()
+        QTest.keyClicks(self.window.search, "sneaker", Qt.KeyboardModifier.NoModifier, 40)
+        yield lambda: self.c.query == Query("text", "sneaker") and self.settled()
+        yield from self.select_first()
+
+    def similar(self) -> Iterator[Condition]:
+        source = self.c.photos.path(1)
+        self.window.grid.setCurrentIndex(self.c.photos.index(1, 0))
+        self.c.find_similar(source)
+        yield lambda: self.c.query == Query("similar", source) and self.settled()
+        yield from self.select_first()
+
+    def preview(self) -> Iterator[Condition]:
+        self.window.grid.setFocus()
+        self.window.grid.setCurrentIndex(self.c.photos.index(0, 0))
+        QTest.keyClick(self.window.grid, Qt.Key.Key_Space)
+        preview = self.window.photo_actions.preview
+        yield lambda: (on_screen(preview) and preview.label.pixmap() is not None
+                       and not preview.label.pixmap().isNull())
+
+    def album(self) -> Iterator[Condition]:
+        yield lambda: bool(self.c.albums) and bool(self.window.sidebar.rows("tag"))  # the sidebar has loaded
+        self.window.sidebar.select("album", self.c.albums[0].id)
+        yield lambda: self.c.query.kind == "album" and self.settled()
+        yield from self.select_first()
+
+    def tag(self) -> Iterator[Condition]:
+        rows = self.window.sidebar.rows("tag")
+        self.window.sidebar.select("tag", next(v for v in (r.data(0, ValueRole) for r in rows)
+                                              if v.startswith("wardrobe/")))
+        yield lambda: self.c.query.kind == "tag" and self.settled()
+        yield from self.select_first()
+
+    def judge(self) -> Iterator[Condition]:  # reject the selected photo's first tag, add one by hand
+        tags = self.window.details.tags
+        rejected = tags.rows[0].key
+        tags.rows[0].reject.click()
+        tags.add.setText("favourite")
+        QTest.keyClick(tags.add, Qt.Key.Key_Return)
+        yield lambda: (not self.c.organize.working and tags.row("favourite") is not None
+                       and tags.row(rejected) is not None and tags.row(rejected).tag.rejected)
+
+    def album_dialog(self) -> Iterator[Condition]:
+        self.window.album_actions.new_album(self.c.folders or [], "sunsets at the beach")
+        yield lambda: on_screen(self.window.album_actions.dialog) and self.settled()
+
+    def editor(self) -> Iterator[Condition]:
+        rows = self.window.sidebar.rows("set")
+        name = next(v for v in (r.data(0, ValueRole) for r in rows) if v != "manual")
+        self.c.load_prompt_set(name, self.window.open_prompt_set_editor)
+        yield lambda: (on_screen(self.window.editor) and bool(self.window.editor.previews)
+                       and not self.window.editor.previewing and thumbnails_painted(self.window.editor.preview_view))
+
+    def close_step(self, name: str) -> None:
+        """Close what the step opened."""
+        w = self.window
+        if name == "preview" and w.photo_actions.preview is not None:
+            QTest.keyClick(w.photo_actions.preview, Qt.Key.Key_Escape)
+        if name == "editor" and w.editor is not None:
+            w.editor.reject()
+        if name == "album-dialog" and w.album_actions.dialog is not None:
+            w.album_actions.dialog.reject()
+
+    # -- driving --------------------------------------------------------------------------------
+
+    def facts(self) -> dict:
+        w, c = self.window, self.c
+        return {"query": [c.query.kind, c.query.value], "paths": c.photos.paths()[:20],
+                "title": w.windowTitle(), "placeholder": w.search.placeholderText(),
+                "empty": w.stack.currentWidget() is w.empty, "empty_title": w.empty.title.text(),
+                "count": w.top_bar.count_label.text(),
+                "albums": [[i.text(0), i.data(0, CountRole)] for i in w.sidebar.rows("album")],
+                "tags": [[i.data(0, ValueRole), i.data(0, CountRole)] for i in w.sidebar.rows("tag")],
+                "detail_tags": [r.key for r in w.details.tags.rows],
+                "preview": w.editor.matches.paths() if w.editor is not None else []}
+
+    def _next(self) -> None:
+        if not self.names:
+            self.window.close()
             QApplication.quit()
             return
-        name = steps[state["step"]]
-        if state["phase"] == "act":
-            if name in ("album", "tag", "editor") and not (window.organize.album_list and window.sidebar.rows("tag")):
-                return  # the sidebar's albums and tags are still loading
-            act(name)
-            state["phase"], state["since"] = "wait", 0
-        elif state["phase"] == "wait":
-            state["since"] += 1
-            ok = settled() and state["since"] > 4
-            if name == "search":
-                ok = ok and window.query.kind == "text"
-            if name in ("album", "tag"):
-                ok = ok and window.query.kind == name and window.organize._long == 0
-            if name == "judge":
-                ok = ok and window.organize._long == 0 and window.details.tags.row("favourite") is not None
-            if name == "editor":
-                editor = window.editor
-                ok = ok and editor is not None and bool(editor.previews) and not editor._in_flight \
-                    and window.loader.pending() == 0
-            if name == "preview":
-                ok = ok and window.preview is not None and window.preview.label.pixmap() is not None \
-                    and not window.preview.label.pixmap().isNull()
-            if ok and name in ("album", "tag") and not state.get("selected"):
-                state["selected"] = True  # a photo selected, so the details panel shows its tags
-                if window.photos.rowCount():
-                    window.grid.setCurrentIndex(window.photos.index(0, 0))
-                state["since"] = 0
-                ok = False
-            if ok:
-                state.pop("selected", None)
-                if name in ("search", "similar") and window.photos.rowCount():
-                    window.grid.setCurrentIndex(window.photos.index(0, 0))
-                facts = {"query": [window.query.kind, window.query.value], "paths": window.photos.paths()[:20],
-                         "title": window.windowTitle(), "placeholder": window.search.placeholderText(),
-                         "empty": window.stack.currentWidget() is window.empty,
-                         "empty_title": window.empty.title.text(), "count": window.count_label.text(),
-                         "albums": [[i.text(0), i.data(0, Qt.ItemDataRole.UserRole + 3)]
-                                    for i in window.sidebar.rows("album")],
-                         "tags": [[i.data(0, Qt.ItemDataRole.UserRole + 2), i.data(0, Qt.ItemDataRole.UserRole + 3)]
-                                  for i in window.sidebar.rows("tag")],
-                         "detail_tags": [r.key for r in window.details.tags.rows],
-                         "preview": window.editor.matches.paths() if window.editor is not None else []}
-                state["phase"] = "shot"
-                QTimer.singleShot(400, lambda: (OUT / f"{name}.ready").write_text(json.dumps(facts)))
-        elif state["phase"] == "shot" and (OUT / f"{name}.done").exists():
-            if name == "preview" and window.preview is not None:
-                QTest.keyClick(window.preview, Qt.Key.Key_Escape)
-            if name == "editor" and window.editor is not None:
-                window.editor.reject()
-            if name == "album-dialog" and window.album_actions.dialog is not None:
-                window.album_actions.dialog.reject()
-            state["step"] += 1
-            state["phase"] = "act"
+        name = self.names[0]
+        self.step = getattr(self, name.replace("-", "_"))()
+        self._advance()
 
-    timer = QTimer(window)
-    timer.timeout.connect(tick)
-    timer.start(100)
+    def _advance(self) -> None:
+        try:
+            self.condition = next(self.step)
+        except StopIteration:
+            self.condition = None
+            self._settled()
+            return
+        self.timer.start()
+
+    def _check(self) -> None:
+        if self.condition is not None and self.condition():
+            self.timer.stop()
+            self._advance()
+
+    def _settled(self) -> None:
+        for widget in QApplication.topLevelWidgets():  # painted now; flushed to the server before the
+            if widget.isVisible():  # next wait for events, i.e. before the facts go out below
+                widget.repaint()
+        facts = {"step": self.names[0], "facts": self.facts()}
+        QTimer.singleShot(0, lambda: self.facts_out.write(json.dumps(facts) + "\n"))
+
+    def _shot_taken(self) -> None:
+        data = os.read(self.shots_fd, 4096).decode()
+        if not data:  # the test is gone
+            QApplication.exit(3)
+            return
+        for name in data.split():
+            assert name == self.names[0], f"screenshot of {name!r} while at {self.names[0]!r}"
+            self.close_step(self.names.pop(0))
+            self._next()

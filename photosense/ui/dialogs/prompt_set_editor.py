@@ -89,7 +89,7 @@ class PromptSetEditor(QDialog):
         self.preview_source: str | None = None  # the TOML the preview answers
         self.saved: dict | None = None  # the library's answer once saved
         self._extra: tuple[tuple[str, ...], str] = ((), "")  # background and description kept from a loaded set
-        self._in_flight = False
+        self._in_flight = False  # a preview is running
         self._pending = False
         self._loading = False
         self._closed = False
@@ -103,6 +103,11 @@ class PromptSetEditor(QDialog):
             self.add_label()
         self.organize.pools.run(self.organize.pools.io, promptsets.bundled, self._on_bundled, lambda _e: None)
 
+    @property
+    def previewing(self) -> bool:
+        """A preview is running or waiting for the typing to pause."""
+        return self._in_flight or self._pending or self._timer.isActive()
+
     # -- layout ---------------------------------------------------------------------------------
 
     def _build(self, loader: ThumbnailLoader | None) -> None:
@@ -112,7 +117,7 @@ class PromptSetEditor(QDialog):
         self.start_from.addItem("Start from a default set…")
         self.start_from.activated.connect(self._start_from)
         self.open_button = QPushButton("Open file…", self)
-        self.open_button.clicked.connect(self._choose_file)
+        self.open_button.clicked.connect(self.choose_file)
         top = QHBoxLayout()
         top.setSpacing(8)
         top.addWidget(QLabel("Name", self))
@@ -267,7 +272,8 @@ class PromptSetEditor(QDialog):
                                 lambda ps: None if self._closed else self.load_set(ps),
                                 lambda err: None if self._closed else self.problem.setText(str(err)))
 
-    def _choose_file(self) -> None:
+    def choose_file(self) -> None:
+        """Ask for a TOML prompt set to open."""
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getOpenFileName(self, "Open a prompt set", str(Path.home()), "Prompt sets (*.toml)")
