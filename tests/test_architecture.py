@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import REPO
 
 PACKAGE = REPO / "photosense"
@@ -49,6 +51,7 @@ def test_torchvision_workaround_lives_in_one_module():
     assert users == ["photosense/core/torch_compat.py"]
 
 
+@pytest.mark.model  # (imports torch and open_clip, in a subprocess)
 def test_open_clip_imports_after_the_shim_in_a_fresh_process():
     code = ("from photosense.core.torch_compat import ensure_torchvision_importable as e; e(); "
             "import open_clip, torchvision; print('ok')")

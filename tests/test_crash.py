@@ -58,6 +58,7 @@ def start_index(library: Path, photos: Path) -> subprocess.Popen:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_sigkill_at_random_moments_loses_duplicates_and_redoes_nothing(tmp_path: Path):
     rng = random.Random(1234)
     photos, library = tmp_path / "photos", tmp_path / "library"

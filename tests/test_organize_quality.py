@@ -10,7 +10,7 @@ from photosense.core.promptsets import parse
 
 from helpers import TINY_MODEL
 
-pytestmark = [pytest.mark.slow, pytest.mark.quality]
+pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.quality]
 
 CLASS_SET = fm.class_prompt_set("fashion")
 WEAK_SET = fm.class_prompt_set("weak", weak=True)  # where accepted examples must help

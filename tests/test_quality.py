@@ -6,7 +6,7 @@ import pytest
 
 import fashion_mnist as fm
 
-pytestmark = [pytest.mark.slow, pytest.mark.quality]
+pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.quality]
 
 
 def test_class_queries_have_precision_at_20_of_at_least_0_85(fashion_library):

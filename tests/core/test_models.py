@@ -6,11 +6,14 @@ import time
 import numpy as np
 import pytest
 
-from helpers import TINY_MODEL, gradient, run_cli, save
+from helpers import TINY_MODEL, gradient, save
 from photosense.core.errors import ModelSpecError, ModelUnavailable
 from photosense.core.models import DEFAULT_MODEL, bundled_models, fetch_pretrained, parse_spec
 
 
+# Specs that name an open_clip architecture import open_clip (and torch) to check it: marked `model`.
+
+@pytest.mark.model
 def test_default_and_pretrained_tags_parse():
     spec = parse_spec(DEFAULT_MODEL)
     assert (spec.kind, spec.arch, spec.tag, spec.text) == ("pretrained", "ViT-B-32", "laion2b_s34b_b79k",
@@ -27,6 +30,7 @@ def test_bundled_model_is_a_plain_open_clip_folder():
     assert spec.kind == "dir" and spec.text == TINY_MODEL
 
 
+@pytest.mark.model
 def test_random_and_file_specs(tmp_path):
     assert parse_spec("ViT-B-32:none").kind == "random"
     spec = parse_spec(f"ViT-B-32:{tmp_path}/w.safetensors")
@@ -37,9 +41,9 @@ def test_random_and_file_specs(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("", "empty model spec"),
     ("ViT-B-32", "names no weights"),
-    ("ViT-B-99:none", "not an open_clip architecture"),
-    ("ViT-B-32:no_such_tag", "not a pretrained tag"),
-    ("ViT-B-32:/tmp/weights.txt", "should end in"),
+    pytest.param("ViT-B-99:none", "not an open_clip architecture", marks=pytest.mark.model),
+    pytest.param("ViT-B-32:no_such_tag", "not a pretrained tag", marks=pytest.mark.model),
+    pytest.param("ViT-B-32:/tmp/weights.txt", "should end in", marks=pytest.mark.model),
     ("local-dir:/nonexistent", "has no open_clip_config.json"),
 ])
 def test_bad_specs_explain_themselves(text, message):
@@ -47,6 +51,7 @@ def test_bad_specs_explain_themselves(text, message):
         parse_spec(text)
 
 
+@pytest.mark.model
 def test_local_weights_load_safely_in_both_formats(tmp_path):
     """ARCH:/path loads safetensors and torch files (weights_only) and gives the same model."""
     import open_clip
@@ -73,6 +78,7 @@ def test_local_weights_load_safely_in_both_formats(tmp_path):
     assert np.allclose(vectors[0], expected, atol=1e-4)
 
 
+@pytest.mark.model
 def test_missing_weights_file_is_a_clear_error(tmp_path):
     from photosense.core.embedder import Embedder
 
@@ -80,6 +86,7 @@ def test_missing_weights_file_is_a_clear_error(tmp_path):
         Embedder(f"ViT-S-32-alt:{tmp_path}/nope.safetensors", tmp_path).load()
 
 
+@pytest.mark.model
 def test_offline_download_fails_fast_with_advice(tmp_path):
     import open_clip
 
@@ -94,10 +101,11 @@ def test_offline_download_fails_fast_with_advice(tmp_path):
     assert "ViT-B-32:/path/to/weights.safetensors" in text
 
 
-def test_cli_offline_error_is_one_paragraph_without_traceback(tmp_path, photos_dir):
+@pytest.mark.model
+def test_cli_offline_error_is_one_paragraph_without_traceback(tmp_path, photos_dir, cli):
     save(gradient(), photos_dir / "a.jpg")
     started = time.monotonic()
-    result = run_cli("index", str(photos_dir), "--model", DEFAULT_MODEL, library=tmp_path / "lib")
+    result = cli("index", photos_dir, "--model", DEFAULT_MODEL, library=tmp_path / "lib")
     assert time.monotonic() - started < 60
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -105,14 +113,15 @@ def test_cli_offline_error_is_one_paragraph_without_traceback(tmp_path, photos_d
     assert result.stdout == ""
 
 
-def test_random_weights_print_a_warning(tmp_path, photos_dir):
+@pytest.mark.model
+def test_random_weights_print_a_warning(tmp_path, photos_dir, cli):
     save(gradient(), photos_dir / "a.jpg")
-    result = run_cli("index", str(photos_dir), "--model", "ViT-S-32-alt:none", "--json",
-                     library=tmp_path / "lib")
+    result = cli("index", photos_dir, "--model", "ViT-S-32-alt:none", "--json", library=tmp_path / "lib")
     assert result.returncode == 0, result.stderr
     assert "random weights" in result.stderr and "benchmarks only" in result.stderr
 
 
+@pytest.mark.model
 def test_corrupt_weights_are_a_clear_error_not_a_traceback(tmp_path):
     """A damaged weights file (an interrupted copy, say) raises ModelUnavailable naming the model."""
     import shutil
