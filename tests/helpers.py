@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,32 @@ def jpeg_bytes(img: Image.Image, **opts) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", **opts)
     return buf.getvalue()
+
+
+def bomb_png(path: Path, side: int = 20000) -> Path:
+    """A valid greyscale PNG of side x side black pixels (20000: 400 MP, 1.2 GB once decoded as RGB)
+    that is only ~400 kB: a decompression bomb, written in milliseconds (PIL takes seconds)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = 64
+    block = bytes((side + 1) * rows)  # each row: filter byte 0, then black pixels
+    first = zlib.compressobj(9)
+    head = first.compress(block) + first.flush(zlib.Z_FULL_FLUSH)  # zlib header + the first rows
+    raw = zlib.compressobj(9, zlib.DEFLATED, -15)  # (raw deflate: no header)
+    raw.compress(block)
+    raw.flush(zlib.Z_FULL_FLUSH)
+    # after a full flush the compressor forgets its window, so every further block compresses alike
+    again = raw.compress(block) + raw.flush(zlib.Z_FULL_FLUSH)
+    n_blocks, rest = divmod(side, rows)
+    last = zlib.compressobj(9, zlib.DEFLATED, -15)
+    tail = last.compress(bytes((side + 1) * rest)) + last.flush()  # the final block
+    adler = (((side + 1) * side % 65521) << 16) | 1  # the Adler-32 of that many zero bytes
+    idat = head + again * (n_blocks - 1) + tail + struct.pack(">I", adler)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
 
 
 def fashion_images(n: int, seed: int = 0, size: int = 96) -> list[tuple[Image.Image, int]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from fakes import NAME as FAKE_MODEL
-from helpers import gradient, jpeg_bytes, save
+from helpers import bomb_png, gradient, jpeg_bytes, save
 from PIL import Image
 
 from photosense import Library
@@ -52,7 +52,7 @@ def write_broken(folder: Path) -> dict[str, str]:
     (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
     (folder / "notes.png").write_text("just some notes\n")
     (folder / "page.jpeg").write_text("<!DOCTYPE html><html><body>404</body></html>")
-    Image.new("L", (20000, 20000)).save(folder / "bomb.png", optimize=True)
+    bomb_png(folder / "bomb.png")  # 20000 x 20000 black pixels in ~400 kB
     return {"empty.jpg": "empty file", "truncated.jpg": "truncated", "notes.png": "text",
             "page.jpeg": "HTML", "bomb.png": "decompression bomb"}
 

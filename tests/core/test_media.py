@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import gradient, jpeg_bytes, save
+from helpers import bomb_png, gradient, jpeg_bytes, save
 from photosense.core.errors import ImageError
 from photosense.core.media import FileVanished, is_image_name, open_image
 
@@ -190,11 +190,12 @@ def test_non_images_with_image_extensions(tmp_path, content, reason):
         open_image(path)
 
 
-def test_decompression_bomb_is_refused(tmp_path):
-    # 20000 x 20000 of one colour compresses to a tiny PNG but would need 1.2 GB to decode
-    path = tmp_path / "bomb.png"
-    Image.new("L", (20000, 20000)).save(path, optimize=True)
-    assert path.stat().st_size < 2_000_000
+@pytest.mark.parametrize("side", [20000, 9500], ids=["error", "warning"])
+def test_decompression_bomb_is_refused(tmp_path, side):
+    # 20000 x 20000 of one colour compresses to a tiny PNG but would need 1.2 GB to decode (PIL's
+    # DecompressionBombError); 9500 x 9500 is just over its limit (only a warning, refused all the same)
+    path = bomb_png(tmp_path / "bomb.png", side)
+    assert path.stat().st_size < 2_000_000 and path.read_bytes()[16:24] == side.to_bytes(4, "big") * 2  # IHDR
     with pytest.raises(ImageError, match="decompression bomb"):
         open_image(path)
     assert Image.MAX_IMAGE_PIXELS is not None  # the guard stays on
