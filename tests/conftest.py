@@ -107,6 +107,24 @@ def cli(capsys):
 
 
 @pytest.fixture
+def short_graces(monkeypatch) -> float:
+    """Shorten the waits that give a vanished file the chance to turn up again (live sync's deletion
+    grace and vanished-photo grace, the indexer's vanished-photo grace) to a few tenths of a second,
+    for tests where a deletion is incidental. Tests about those graces (moves between watched trees,
+    saves by delete-then-rename) keep the real ones. Returns the vanished-photo grace in seconds."""
+    import functools
+
+    from photosense.core import changes, indexer, watcher
+    from photosense.services import indexing, sync
+
+    grace_s = 0.3
+    monkeypatch.setattr(watcher, "DELETE_GRACE_S", 0.2)
+    monkeypatch.setattr(sync, "Vanishing", functools.partial(changes.Vanishing, grace_s=grace_s))
+    monkeypatch.setattr(indexing, "Indexer", functools.partial(indexer.Indexer, vanish_grace_s=grace_s))
+    return grace_s
+
+
+@pytest.fixture
 def tiny_library(library_dir: Path):
     """A Library using the bundled tiny model, closed after the test."""
     from photosense import Library

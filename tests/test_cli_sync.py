@@ -99,7 +99,8 @@ def run_watch(cli, monkeypatch, library: Path, *args: str, drive: Callable[[], N
     return result, time.monotonic() - signalled[0]
 
 
-def test_watch_follows_the_folder_and_stops_cleanly_on_sigterm(indexed, photos_dir, cli, monkeypatch):
+def test_watch_follows_the_folder_and_stops_cleanly_on_sigterm(indexed, photos_dir, cli, monkeypatch,
+                                                               short_graces):
     (photos_dir / "p3.jpg").unlink()  # changed while not watching: found at start
     moved_id = photo_id(indexed, photos_dir / "p0.jpg")
 

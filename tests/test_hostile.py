@@ -96,7 +96,7 @@ def test_odd_valid_files_are_indexed_broken_ones_recorded_and_traps_ignored(tmp_
     assert json.loads(result.stdout)["path"] == odd
 
 
-def test_files_deleted_between_scan_and_decode_are_dropped_quietly(tmp_path, photos_dir):
+def test_files_deleted_between_scan_and_decode_are_dropped_quietly(tmp_path, photos_dir, short_graces):
     for i in range(20):
         save(gradient(48, 48, seed=i), photos_dir / f"p{i:02d}.jpg")
     doomed: list[Path] = []

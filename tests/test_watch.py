@@ -83,7 +83,7 @@ def write_photos(folder: Path, n: int, prefix: str = "p", seed: int = 0) -> list
     return [save(gradient(seed=seed + i), folder / f"{prefix}{i:03d}.jpg") for i in range(n)]
 
 
-def test_new_changed_and_deleted_files_follow_the_disk(photos_dir, make_watched):
+def test_new_changed_and_deleted_files_follow_the_disk(photos_dir, make_watched, short_graces):
     write_photos(photos_dir, 3)
     w = make_watched([photos_dir])
     assert w.status()["indexed"] == 3
@@ -107,6 +107,7 @@ def test_new_changed_and_deleted_files_follow_the_disk(photos_dir, make_watched)
 
 
 def test_rename_and_move_across_folders_keep_identity_without_model_work(tmp_path, make_watched):
+    """(With the real graces: they are what turns inotify's creation + deletion into a move.)"""
     a, b = tmp_path / "a", tmp_path / "b"
     write_photos(a, 2)
     b.mkdir()
@@ -129,7 +130,7 @@ def test_rename_and_move_across_folders_keep_identity_without_model_work(tmp_pat
     assert w.status()["photos"] == 2 and consistent(w.lib)
 
 
-def test_tags_and_album_memberships_follow_moves_and_leave_with_deletions(photos_dir, make_watched):
+def test_tags_and_album_memberships_follow_moves_and_leave_with_deletions(photos_dir, make_watched, short_graces):
     write_photos(photos_dir, 2)
     w = make_watched([photos_dir])
     pid = w.lib.photo(photos_dir / "p000.jpg").id
@@ -158,7 +159,7 @@ def test_tags_and_album_memberships_follow_moves_and_leave_with_deletions(photos
     assert consistent(w.lib)
 
 
-def test_a_whole_folder_moved_or_deleted_is_one_change(photos_dir, make_watched):
+def test_a_whole_folder_moved_or_deleted_is_one_change(photos_dir, make_watched, short_graces):
     sub = photos_dir / "trip"
     write_photos(sub, 40)
     save(gradient(width=90, height=30), photos_dir / "keep.jpg")  # (content unlike the others)
@@ -199,7 +200,7 @@ def test_a_file_still_being_written_is_indexed_once_complete(photos_dir, make_wa
     assert not w.lib.failures()
 
 
-def test_polling_mode_follows_new_moved_and_deleted_files(photos_dir, make_watched):
+def test_polling_mode_follows_new_moved_and_deleted_files(photos_dir, make_watched, short_graces):
     write_photos(photos_dir, 2)
     w = make_watched([photos_dir], polling=True)
     save(gradient(seed=70), photos_dir / "new.jpg")
