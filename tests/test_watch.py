@@ -189,7 +189,7 @@ def test_a_file_still_being_written_is_indexed_once_complete(photos_dir, make_wa
     data = jpeg_bytes(gradient(width=256, height=256, seed=7), quality=95)
     target = photos_dir / "slow.jpg"
     with open(target, "wb") as fh:
-        step = len(data) // 6
+        step = -(-len(data) // 4)  # four writes, each after a pause longer than the debounce
         for i in range(0, len(data), step):
             fh.write(data[i:i + step])
             fh.flush()

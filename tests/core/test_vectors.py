@@ -34,7 +34,23 @@ def test_exact_mode_returns_best_first_with_cosine_scores(tmp_path):
     assert list(got) == list(exact_top(x, ids, x[7], 10))
 
 
-def test_switches_to_hnsw_above_the_limit_and_recall_at_50_is_high(tmp_path):
+def test_switches_to_hnsw_above_the_limit_while_growing_batch_by_batch(tmp_path):
+    n = 3000
+    x = clustered(n, seed=3)
+    ids = np.arange(1, n + 1)
+    index = VectorIndex(tmp_path, "v", 64, exact_limit=1000)
+    for start in range(0, n, 500):  # grows (and resizes past its first capacity) like indexing does
+        index.add(ids[start:start + 500], x[start:start + 500])
+        assert index.uses_hnsw == (start + 500 > 1000)
+    assert len(index) == n and set(index.ids().tolist()) == set(ids.tolist())
+    for row in (0, 1234, n - 1):
+        got, scores = index.search(x[row], 10)
+        assert got[0] == ids[row] and scores[0] == pytest.approx(1.0, abs=1e-5)
+        assert len(set(got.tolist()) & set(exact_top(x, ids, x[row], 10).tolist())) >= 9
+
+
+@pytest.mark.slow  # a benchmark of the graph's parameters (HNSW_EF_MIN): building 20000 vectors takes seconds
+def test_hnsw_recall_at_50_is_high_on_20000_clustered_vectors(tmp_path):
     n = 20000
     x = clustered(n, clusters=200, seed=1)
     ids = np.arange(1, n + 1)
