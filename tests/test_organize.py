@@ -300,7 +300,7 @@ def test_cli_tags_and_albums(lib, colors, tmp_path, library_dir, cli):
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["count"] == 4
     hits = json.loads(cli("album", "show", "Blues", "--json", library=library_dir).stdout)
-    assert {h["path"] for h in hits} == of_color(colors, "blue") and set(hits[0]) == {"path", "score"}
+    assert {h["path"] for h in hits} == of_color(colors, "blue") and set(hits[0]) == {"path", "score", "kind"}
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     pinned = cli("album", "pin", "Blues", red, "--json", library=library_dir)
     assert pinned.returncode == 0, pinned.stderr

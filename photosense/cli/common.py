@@ -66,6 +66,16 @@ def print_hits(hits, as_json: bool) -> None:
         stderr_console().print("No matching photos.")
         return
     for hit in hits:
-        print(f"{hit.score:6.3f}  {hit.path}")
+        moment = f"  (video, at {clock(hit.at)} of {clock(hit.duration)})" if hit.kind == "video" else ""
+        print(f"{hit.score:6.3f}  {hit.path}{moment}")
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds as a player shows them: 0:42, 12:05, 1:02:09 ("?" when unknown)."""
+    if seconds is None:
+        return "?"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 

@@ -51,7 +51,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     """Image search: photos like PATH."""
     with open_library(args, model=args.model) as library:
-        hits = library.similar(args.path, limit=args.limit)
+        hits = library.similar(args.path, limit=args.limit, at=args.at)
     print_hits(hits, args.json)
     return EXIT_OK
 
@@ -136,8 +136,11 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
                    help="also list photos below the relevance cut-off (best first)")
     model_options(p)
 
-    p = add("similar", cmd_similar, "find photos that look like PATH (a library photo or any image)")
+    p = add("similar", cmd_similar, "find photos and videos that look like PATH (a library photo or video, or "
+                                    "any image or video file)")
     p.add_argument("path", metavar="PATH")
+    p.add_argument("--at", type=float, metavar="SECONDS", help="for a video: the moment to look like (default: "
+                                                             "the whole video)")
     p.add_argument("--limit", "-n", type=int, default=20, metavar="N", help="results (default 20)")
     model_options(p)
 

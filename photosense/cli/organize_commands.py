@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from photosense.cli.common import EXIT_OK, emit_json, open_library, say
+from photosense.cli.common import EXIT_OK, emit_json, open_library, print_hits, say
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 
@@ -117,10 +117,9 @@ def cmd_album(args: argparse.Namespace) -> int:
         elif action == "show":
             hits = albums.photos(rest[0], limit=args.limit)
             if args.json:
-                emit_json([{"path": h.path, "score": round(h.score, 4)} for h in hits])
+                emit_json([{k: v for k, v in h.to_json().items() if k != "id"} for h in hits])
             else:
-                for h in hits:
-                    print(f"{h.score:6.3f}  {h.path}")
+                print_hits(hits, False)
         elif action == "list":
             listed = albums.list()
             if args.json:

@@ -77,9 +77,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         model_id = library.catalog.model_id(library.model_spec)
         indexed = model_id is not None and library.catalog.embedding(photo.id, model_id) is not None
         tags = [f"{t.set}/{t.label}" for t in library.tags.of(photo.path)]  # SET/LABEL, best first
-        info: dict[str, Any] = {"id": photo.id, "path": photo.path, "indexed": indexed, "tags": tags,
-                                "size": photo.size, "width": photo.width, "height": photo.height,
+        info: dict[str, Any] = {"id": photo.id, "path": photo.path, "kind": photo.kind, "indexed": indexed,
+                                "tags": tags, "size": photo.size, "width": photo.width, "height": photo.height,
                                 "taken_at": photo.taken_at, "camera": photo.camera}
+        if photo.is_video:
+            info["duration"] = photo.duration
+            info["frames"] = len(library.catalog.frames_of(photo.id, model_id)) if model_id is not None else 0
     if args.json:
         emit_json(info)
     else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from photosense.core import paths
 from photosense.core.catalog import Catalog, FileState, Folder
-from photosense.core.media import is_image_name
+from photosense.core.filetypes import is_media_name
 from photosense.core.scanner import (SKIPPED_DIRS, FoundFile, ScanPlan, _pair_moves, classify_found, partial_hash,
                                      walk_images)
 
@@ -90,7 +90,7 @@ def apply_moves(catalog: Catalog, folders: Sequence[Folder],
             dropped += stale
             continue
         photo = catalog.photo_by_path(src)
-        if photo is None or not is_image_name(os.path.basename(dest)):
+        if photo is None or not is_media_name(os.path.basename(dest)):
             continue
         try:
             size = os.stat(dest).st_size
@@ -117,7 +117,7 @@ def _list_dir(folder: bytes) -> list[FoundFile]:
                 st = entry.stat()
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode) and is_image_name(entry.name):
+            if stat.S_ISREG(st.st_mode) and is_media_name(entry.name):
                 found.append(FoundFile(entry.path, st.st_size, st.st_mtime_ns))
     return found
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosense.core import paths
-from photosense.core.catalog import Catalog, Photo, PhotoMeta
+from photosense.core import paths, video
+from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta
 from photosense.core.changes import VANISH_GRACE_S
 from photosense.core.embedder import ImageTextEmbedder
 from photosense.core.errors import ImageError, PhotoSenseError
@@ -24,6 +24,9 @@ from photosense.core.vectors import VectorIndex
 log = logging.getLogger(__name__)
 
 READ_AHEAD_BATCHES = 3  # rclip's figure: enough to hide decode jitter, small enough to bound memory
+# A decoded video holds up to video.MAX_FRAMES model inputs (~40 MB at 224 px), so read-ahead counts
+# videos apart: at most this many wait decoded, whatever the batch size.
+VIDEOS_IN_FLIGHT = 2
 SAVE_EVERY_S = 60.0  # the vector graph is saved at least this often during long runs
 
 
@@ -68,7 +71,9 @@ class _Ready:
     photo: Photo
     digest: bytes
     meta: PhotoMeta
-    tensor: object
+    tensors: list  # one model input for a photo; one per sampled moment for a video
+    times: list[float] | None = None  # a video's moments, in seconds
+    duration: float | None = None
 
 
 @dataclass
@@ -144,19 +149,17 @@ class Indexer:
         def flush(final: bool = False) -> None:
             nonlocal last_save, last_gone
             if ready:
-                vectors = self.embedder.encode_images(self.embedder.collate([r.tensor for r in ready]))
-                self.catalog.save_indexed(self.model_id, [(r.photo.id, r.digest, r.meta, v)
-                                                          for r, v in zip(ready, vectors)])
-                # the catalog stores fp16; index the same rounded values so both agree exactly
-                self.vectors.add([r.photo.id for r in ready], vectors.astype(np.float16).astype(np.float32))
+                self._store(ready, batch_size)
                 for r in ready:
                     self._known_hashes.setdefault(r.digest, r.photo.id)
                 stats.indexed += len(ready)
                 stats.embedded_ids += [r.photo.id for r in ready]
             if reuse:
                 self.catalog.copy_indexed(self.model_id, [(r.photo.id, r.digest, r.source_id) for r in reuse])
-                for ids, matrix in self.catalog.iter_embeddings(self.model_id, self.vectors.dim,
-                                                                 ids=[r.photo.id for r in reuse]):
+                self.catalog.copy_frames(self.model_id, [(r.photo.id, r.source_id) for r in reuse
+                                                         if r.photo.is_video])
+                reused = self.catalog.vector_ids_of(self.model_id, [r.photo.id for r in reuse])
+                for ids, matrix in self.catalog.iter_vectors(self.model_id, self.vectors.dim, ids=reused):
                     self.vectors.add(ids, matrix)
                 stats.reused += len(reuse)
                 stats.embedded_ids += [r.photo.id for r in reuse]
@@ -187,33 +190,34 @@ class Indexer:
             if progress:
                 progress(report)
 
-        pending: deque[Future] = deque()
-        queue = iter(photos)
+        pending: deque[tuple[Future, bool]] = deque()  # (decode, is a video)
+        queue = deque(photos)
         read_ahead = batch_size * READ_AHEAD_BATCHES
         with ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode") as pool:
             def top_up() -> None:
-                while len(pending) < read_ahead and not (cancel and cancel.is_set()):
-                    photo = next(queue, None)
-                    if photo is None:
-                        return
-                    pending.append(pool.submit(self._prepare, photo))
+                while queue and len(pending) < read_ahead and not (cancel and cancel.is_set()):
+                    video = queue[0].is_video
+                    if video and sum(v for _, v in pending) >= VIDEOS_IN_FLIGHT:
+                        return  # the next item is a video: wait until one in flight is consumed
+                    pending.append((pool.submit(self._prepare, queue.popleft()), video))
 
             top_up()
             try:
                 while pending:
-                    item = pending.popleft().result()
+                    item = pending.popleft()[0].result()
                     top_up()
                     {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
                     report.current = item.photo.path
-                    if len(ready) >= batch_size or len(reuse) + len(failed) + len(vanished) >= batch_size:
+                    if (sum(len(r.tensors) for r in ready) >= batch_size
+                            or len(reuse) + len(failed) + len(vanished) >= batch_size):
                         flush()
                         if cancel is not None and cancel.is_set():
                             break  # decoded-but-unsaved photos stay pending for the next run
-                for future in pending:
+                for future, _ in pending:
                     future.cancel()
             except BaseException:
                 # a fatal error (the model cannot load, the disk is full): stop decoding, keep what is saved
-                for future in pending:
+                for future, _ in pending:
                     future.cancel()
                 raise
             if gone and not cancelled():
@@ -233,7 +237,7 @@ class Indexer:
                         item = self._prepare(photo)
                         {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
                         report.current = photo.path
-                        if len(ready) >= batch_size:
+                        if sum(len(r.tensors) for r in ready) >= batch_size:
                             flush()
             flush(final=True)
         stats.cancelled = bool(cancel and cancel.is_set()) and report.done < total
@@ -261,6 +265,13 @@ class Indexer:
         # never a broken photo (a new file that fails leaves the photos table)
         min_side = self.embedder.image_size
         try:
+            if photo.is_video:
+                info, frames = video.sample_frames(photo.path, min_side=min_side)
+                if not frames:
+                    return _Failed(photo, "no frame of the video could be decoded", st.st_size, st.st_mtime_ns)
+                meta = PhotoMeta(info.width, info.height)
+                return _Ready(photo, digest, meta, [self.embedder.preprocess(f.image) for f in frames],
+                              [f.t for f in frames], info.duration)
             decoded = open_image(photo.path, min_side=min_side)
             tensor = self.embedder.preprocess(decoded.image)
         except FileVanished:
@@ -274,4 +285,30 @@ class Indexer:
             return _Failed(photo, f"unexpected decoder error ({type(err).__name__}: {err})",
                            st.st_size, st.st_mtime_ns)
         meta = PhotoMeta(decoded.width, decoded.height, decoded.taken_at, decoded.camera)
-        return _Ready(photo, digest, meta, tensor)
+        return _Ready(photo, digest, meta, [tensor])
+
+    def _store(self, ready: list[_Ready], batch_size: int) -> None:
+        """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
+        first (one transaction), then the vector index (fp16-rounded, as the catalog keeps them)."""
+        inputs = [t for r in ready for t in r.tensors]
+        encoded = np.concatenate([self.embedder.encode_images(self.embedder.collate(inputs[i:i + batch_size]))
+                                  for i in range(0, len(inputs), batch_size)])
+        rounded = encoded.astype(np.float16).astype(np.float32)
+        photos, videos, starts, at = [], [], [], 0
+        for r in ready:
+            (videos if r.times is not None else photos).append(r)
+            starts.append(at)
+            at += len(r.tensors)
+        start_of = {id(r): s for r, s in zip(ready, starts)}
+        if photos:
+            rows = [start_of[id(r)] for r in photos]
+            self.catalog.save_indexed(self.model_id, [(r.photo.id, r.digest, r.meta, encoded[i])
+                                                      for r, i in zip(photos, rows)])
+            self.vectors.add([r.photo.id for r in photos], rounded[rows])
+        if videos:
+            spans = [range(start_of[id(r)], start_of[id(r)] + len(r.tensors)) for r in videos]
+            frame_ids = self.catalog.save_videos(self.model_id, [
+                (r.photo.id, r.digest, r.meta, r.duration, [(t, encoded[i]) for t, i in zip(r.times, span)])
+                for r, span in zip(videos, spans)])
+            self.vectors.add([FRAME_BASE + f for ids in frame_ids for f in ids],
+                             rounded[[i for span in spans for i in span]])

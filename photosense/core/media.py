@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photosense.core.errors import ImageError
+from photosense.core.filetypes import IMAGE_EXTENSIONS
 
 try:  # HEIC/HEIF (and AVIF where the wheel has it) through libheif
     import pillow_heif
@@ -26,10 +27,6 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
 # Truncated files are failures, never silently half-grey photos; the bomb guard stays on.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp",
-    ".heic", ".heif", ".hif", ".avif",
-})
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED, _DATETIME = 0x9003, 0x9004, 0x0132

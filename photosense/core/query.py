@@ -20,9 +20,11 @@ Filters (combine freely; the same filter twice means either value, tag: means al
   before:2024        taken before a date (photos without a date use the file's date)
   tag:dog            photos tagged dog (or tag:subjects/dog for one prompt set)
   camera:pixel       photos from a camera whose name contains this
+  kind:video         only videos (kind:photo: only photos)
 Only photos that match better than their background are shown; "show all" lists the rest too."""
 
-FILTER_KEYS = ("folder", "after", "before", "tag", "camera")
+FILTER_KEYS = ("folder", "after", "before", "tag", "camera", "kind")
+KINDS = {"photo": "photo", "photos": "photo", "video": "video", "videos": "video"}
 MAX_WEIGHT = 10.0
 # "dog:2", "dog^2"; the term must not end in a digit, so a time such as 10:30 stays a word
 _WEIGHT = re.compile(r"^(?P<term>.*[^\d\s:^])[:^](?P<weight>\d+(?:\.\d+)?|\.\d+)$")
@@ -46,14 +48,15 @@ class Filters:
     before: str | None = None  # ISO date, exclusive
     tags: list[str] = field(default_factory=list)  # "label" or "set/label"
     cameras: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # "photo" and/or "video"
 
     def __bool__(self) -> bool:
-        return bool(self.folders or self.after or self.before or self.tags or self.cameras)
+        return bool(self.folders or self.after or self.before or self.tags or self.cameras or self.kinds)
 
     def to_json(self) -> dict:
         """The stored form (album filters)."""
         out: dict = {}
-        for key in ("folders", "after", "before", "tags", "cameras"):
+        for key in ("folders", "after", "before", "tags", "cameras", "kinds"):
             value = getattr(self, key)
             if value:
                 out[key] = value
@@ -64,14 +67,14 @@ class Filters:
         """Back from :meth:`to_json`."""
         data = data or {}
         return cls(list(data.get("folders", [])), data.get("after"), data.get("before"),
-                   list(data.get("tags", [])), list(data.get("cameras", [])))
+                   list(data.get("tags", [])), list(data.get("cameras", [])), list(data.get("kinds", [])))
 
     def merged(self, other: Filters) -> Filters:
         """Both sets of filters (lists joined; the narrower date range)."""
         return Filters(self.folders + other.folders,
                        max(filter(None, (self.after, other.after)), default=None),
                        min(filter(None, (self.before, other.before)), default=None),
-                       self.tags + other.tags, self.cameras + other.cameras)
+                       self.tags + other.tags, self.cameras + other.cameras, self.kinds + other.kinds)
 
 
 @dataclass
@@ -136,6 +139,10 @@ def parse(text: str) -> Query:
                 query.filters.before = min(filter(None, (query.filters.before, _date_bound(value, k, True))))
             elif k == "tag":
                 query.filters.tags.append(value)
+            elif k == "kind":
+                if value.lower() not in KINDS:
+                    raise UsageError(f"kind:{value} is not a kind; write kind:photo or kind:video.")
+                query.filters.kinds.append(KINDS[value.lower()])
             else:
                 query.filters.cameras.append(value)
             continue

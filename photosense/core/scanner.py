@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from photosense.core import paths
 from photosense.core.catalog import Catalog, FileState, Folder
-from photosense.core.media import is_image_name
+from photosense.core.filetypes import is_media_name
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def walk_images(root: str | os.PathLike[str], errors: WalkErrors | None = None) 
                 continue
             if stat.S_ISDIR(st.st_mode):
                 (linked_dirs if is_link else dirs).append(entry.path)
-            elif stat.S_ISREG(st.st_mode) and is_image_name(name):
+            elif stat.S_ISREG(st.st_mode) and is_media_name(name):
                 if is_link:
                     linked_files.append((entry.path, st))
                 elif (st.st_dev, st.st_ino) not in seen_files:

@@ -19,10 +19,17 @@ class Hit:
     path: str
     score: float
     matched: tuple[str, ...] = ("visual",)  # the evidence that found it: "visual", "filter", ...
+    kind: str = "photo"  # "photo" or "video"
+    at: float | None = None  # a video's best moment, in seconds
+    duration: float | None = None  # a video's length, in seconds
 
     def to_json(self) -> dict:
-        """The CLI's JSON form."""
-        return {"id": self.id, "path": self.path, "score": round(float(self.score), 4)}
+        """The CLI's JSON form (a video adds its best moment ``at`` and its ``duration``, in seconds)."""
+        out = {"id": self.id, "path": self.path, "score": round(float(self.score), 4), "kind": self.kind}
+        if self.kind == "video":
+            out["at"] = None if self.at is None else round(float(self.at), 3)
+            out["duration"] = None if self.duration is None else round(float(self.duration), 3)
+        return out
 
 
 class TextVectors:

@@ -13,7 +13,7 @@ from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, Fi
 
 from photosense.core import paths
 from photosense.core.changes import ChangeBatch
-from photosense.core.media import is_image_name
+from photosense.core.filetypes import is_media_name
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class FolderWatcher:
                     pending.add_scope(dest, True)
                     self._move_writing(src, dest)
                 else:
-                    if not (is_image_name(os.path.basename(src)) or is_image_name(os.path.basename(dest))):
+                    if not (is_media_name(os.path.basename(src)) or is_media_name(os.path.basename(dest))):
                         return
                     pending.moves.append((src, dest, False))
                     pending.add_scope(_parent(src), False)
@@ -227,7 +227,7 @@ class FolderWatcher:
             elif event.is_directory:
                 return  # a folder's own modified/attrib events: its files' events say what changed
             elif isinstance(event, (FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent)):
-                if not is_image_name(os.path.basename(src)):
+                if not is_media_name(os.path.basename(src)):
                     return
                 if isinstance(event, FileModifiedEvent):
                     self._writing[src] = now  # (a created event alone may be a file moved in: complete)

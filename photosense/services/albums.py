@@ -52,8 +52,27 @@ class Albums:
     def photos(self, name: str, limit: int | None = None) -> list[Hit]:
         """The album's photos, best first (score: cosine to the description; 1.0 for manual albums)."""
         album = self.get(name)
-        return [Hit(pid, path, 1.0 if score is None else float(score))
-                for pid, path, score, _ in self._catalog.album_members(album.id)[:limit]]
+        members = self._catalog.album_members(album.id)[:limit]
+        items = self._catalog.photos_by_ids([pid for pid, _, _, _ in members])
+        videos = [pid for pid, _, _, _ in members if pid in items and items[pid].is_video]
+        moments = self._best_moments(album, videos) if videos else {}
+        return [self._search.hit(items[pid], 1.0 if score is None else float(score), ("album",), moments.get(pid))
+                for pid, _, score, _ in members if pid in items]
+
+    def _best_moments(self, album: Album, videos: list[int]) -> dict[int, float]:
+        """Video id -> the moment (seconds) that matches a smart album's description best."""
+        if album.kind != SMART or not album.description:
+            return {}
+        compiled = self._search.compile(parse(album.description))
+        embedded = [v for v in videos if self._search.is_embedded(v)]
+        if compiled.vector is None or not embedded:
+            return {}
+        rows, starts = self._search.item_vectors(embedded)
+        frames = self._catalog.frame_ids_by_video(self._ctx.model_id(), embedded)
+        times = {f: t for v in embedded for f, t in self._catalog.frames_of(v, self._ctx.model_id())}
+        cos = rows @ compiled.vector
+        ends = [*starts[1:].tolist(), len(rows)]
+        return {v: times[frames[v][int(np.argmax(cos[a:b]))]] for v, a, b in zip(embedded, starts.tolist(), ends)}
 
     def delete(self, name: str) -> None:
         """Delete an album (never its photos)."""
@@ -84,7 +103,9 @@ class Albums:
             if compiled.vector is not None:
                 embedded = [i for i in ids if self._search.is_embedded(i)]
                 if embedded:
-                    scores = dict(zip(embedded, (self._search.vectors_of(embedded) @ compiled.vector).tolist()))
+                    rows, starts = self._search.item_vectors(embedded)
+                    best = np.maximum.reduceat(rows @ compiled.vector, starts)
+                    scores = dict(zip(embedded, best.tolist()))
         self._catalog.set_album_state(album.id, ids, PINNED, scores)
 
     add = pin

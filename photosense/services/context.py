@@ -126,9 +126,9 @@ class LibraryContext:
                 return None
             index = VectorIndex(self.directory / "vectors", f"model-{model_id}", self.catalog.model_dim(model_id))
             held = index.load()
-            truth = self.catalog.embedding_ids(model_id)
+            truth = self.catalog.vector_ids(model_id)  # photos, and video moments
             if held is None:
-                for ids, matrix in self.catalog.iter_embeddings(model_id, index.dim):
+                for ids, matrix in self.catalog.iter_vectors(model_id, index.dim):
                     index.add(ids, matrix)
                 if not index.uses_hnsw:
                     index.dirty = False
@@ -136,11 +136,11 @@ class LibraryContext:
                 extra = held - set(truth.tolist())
                 missing = np.setdiff1d(truth, np.fromiter(held, dtype=np.int64, count=len(held)))
                 if index.saved_at is not None:  # re-embedded after the graph was saved: its vector is old
-                    missing = np.union1d(missing, self.catalog.indexed_since(model_id, index.saved_at - 5.0))
+                    missing = np.union1d(missing, self.catalog.vectors_indexed_since(model_id, index.saved_at - 5.0))
                 if extra:
                     index.remove(extra)
                 if len(missing):
-                    for ids, matrix in self.catalog.iter_embeddings(model_id, index.dim, ids=missing):
+                    for ids, matrix in self.catalog.iter_vectors(model_id, index.dim, ids=missing):
                         index.add(ids, matrix)
                 if extra or len(missing):
                     log.info("vector index repaired from the catalog: %d added, %d removed",

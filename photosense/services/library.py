@@ -131,9 +131,10 @@ class Library:
         filters) is described in ``photosense.core.query.HELP``."""
         return self.search_service.search(text, limit, show_all=show_all)
 
-    def similar(self, path: str | os.PathLike[str], limit: int = 50) -> list[Hit]:
-        """Photos most similar to *path*: a library photo (left out of its own results) or any image file."""
-        return self.search_service.similar(path, limit)
+    def similar(self, path: str | os.PathLike[str], limit: int = 50, *, at: float | None = None) -> list[Hit]:
+        """Items most similar to *path*: a library photo or video (left out of its own results) or any
+        image or video file; *at* (seconds) picks a video's moment."""
+        return self.search_service.similar(path, limit, at=at)
 
     def image_vector(self, path: str | os.PathLike[str]) -> np.ndarray:
         """Embed any image file with the library's model (raises UsageError if it is unusable)."""
@@ -146,9 +147,9 @@ class Library:
     # -- state ------------------------------------------------------------------------------
 
     def status(self) -> dict:
-        """Counts (photos, indexed, pending, failed), the model and the folders."""
+        """Counts (photos: every item, videos among them, indexed, pending, failed), the model and the folders."""
         counts = self.catalog.counts(self.context.model_id())
-        return {**counts, "model": self.model_spec, "folders": [f.path for f in self.catalog.folders()],
+        return {**counts, "videos": self.catalog.video_count(), "model": self.model_spec, "folders": [f.path for f in self.catalog.folders()],
                 "library": str(self.directory)}
 
     def failures(self) -> list[Failure]:
@@ -169,7 +170,8 @@ class Library:
             problems, bad = self.catalog.problems(model_id, dim)
             if model_id is None:
                 return problems
-            truth = set(self.catalog.embedding_ids(model_id).tolist()) - set(bad)
+            bad_vectors = set(self.catalog.vector_ids_of(model_id, bad).tolist()) if bad else set()
+            truth = set(self.catalog.vector_ids(model_id).tolist()) - bad_vectors
             saved = ctx.saved_vectors(model_id, dim)
             held = saved.load()
             if held is None and len(truth) > saved.exact_limit:

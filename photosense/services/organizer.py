@@ -60,7 +60,9 @@ class Organizer:
         written = 0
         for start in range(0, len(ids), CHUNK):
             part = ids[start:start + CHUNK]
-            scores = model.scores(self.ctx.calibrator, self.search.vectors_of(part))
+            rows, starts = self.search.item_vectors(part)
+            # a video scores as its best moment
+            scores = np.maximum.reduceat(model.scores(self.ctx.calibrator, rows), starts, axis=0)
             written += self.catalog.write_auto_tags(model.set_id, part, model.tags_from(part, scores))
         return written
 
@@ -82,8 +84,11 @@ class Organizer:
         matched: dict[int, float] = {}
         for start in range(0, len(candidates), CHUNK):
             part = candidates[start:start + CHUNK]
-            cos, keep = compiled.assess(self.ctx.calibrator, self.search.vectors_of(part), threshold)
-            matched.update({int(i): float(s) for i, s in zip(part[keep], cos[keep])})
+            rows, starts = self.search.item_vectors(part)
+            cos, keep = compiled.assess(self.ctx.calibrator, rows, threshold)
+            # an item matches when one of its rows (a video: one of its moments) does, scored by the best
+            best = np.maximum.reduceat(np.where(keep, cos, -np.inf), starts)
+            matched.update({int(i): float(s) for i, s in zip(part, best) if np.isfinite(s)})
         self.catalog.write_album_matches(album.id, checked, matched)
         return len(matched)
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from photosense.core import paths
+from photosense.core import paths, video
 from photosense.core.calibration import RELEVANCE_CUTOFF, Calibrator
+from photosense.core.catalog import FRAME_BASE, Photo, is_frame_vector
 from photosense.core.errors import ImageError, NotInLibrary, UsageError
+from photosense.core.filetypes import is_video_name
 from photosense.core.media import open_image
 from photosense.core.query import Query, parse
 from photosense.core.search import Hit
@@ -55,11 +57,13 @@ class CompiledQuery:
 
 @dataclass
 class Ranked:
-    """One evidence source's answer: candidate ids best first, with the source's own scores."""
+    """One evidence source's answer: item ids best first, with the source's own scores and, for a
+    video, the moment (seconds) that scored."""
 
     source: str
     ids: np.ndarray
     scores: np.ndarray
+    moments: dict[int, float] = field(default_factory=dict)
 
 
 class EvidenceSource(Protocol):
@@ -100,10 +104,11 @@ class VisualEvidence:
 
     def rank(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int, show_all: bool) -> Ranked:
         vectors = self.ctx.vectors()
-        empty = Ranked(self.name, np.empty(0, np.int64), np.empty(0, np.float32))
         if compiled.vector is None or vectors is None or len(vectors) == 0:
-            return empty
+            return Ranked(self.name, np.empty(0, np.int64), np.empty(0, np.float32))
         calibrator = self.ctx.calibrator
+        if allowed is not None:  # items -> the vectors that stand for them (a video: its moments)
+            allowed = self.ctx.catalog.vector_ids_of(self.ctx.model_id(), allowed)
         k = limit if show_all and not compiled.negatives else 2 * limit
         total = len(vectors) if allowed is None else len(allowed)
         while True:
@@ -116,12 +121,38 @@ class VisualEvidence:
                 keep = ~compiled.excluded(calibrator, found)
             else:
                 keep = compiled.assess(calibrator, found)[1]
+            items = to_items(self.ctx.catalog, ids[keep], scores[keep])
             # the cut-off is per photo (its own background), so a few passing photos can sit below
             # failing ones: look further while the tail still yields some, up to 16x the limit
-            if keep.sum() >= limit or k >= total or k >= 16 * limit or not keep[len(keep) // 2:].any():
+            if len(items.ids) >= limit or k >= total or k >= 16 * limit or not keep[len(keep) // 2:].any():
                 break
             k *= 2
-        return Ranked(self.name, ids[keep][:limit], scores[keep][:limit])
+        return Ranked(self.name, items.ids[:limit], items.scores[:limit], items.moments)
+
+
+def to_items(catalog, vector_ids: np.ndarray, scores: np.ndarray) -> Ranked:
+    """Search-index hits (best first) -> items: a photo as itself, a video once, at its best moment."""
+    frames = [int(i) for i in vector_ids if is_frame_vector(int(i))]
+    owners = catalog.frame_owners([i - FRAME_BASE for i in frames]) if frames else {}
+    ids: list[int] = []
+    kept: list[float] = []
+    moments: dict[int, float] = {}
+    seen: set[int] = set()
+    for vid, score in zip(vector_ids.tolist(), scores.tolist()):
+        if is_frame_vector(vid):
+            owner = owners.get(vid - FRAME_BASE)
+            if owner is None:
+                continue  # removed meanwhile
+            vid, moment = owner
+            if vid in seen:
+                continue
+            moments[vid] = moment
+        elif vid in seen:
+            continue
+        seen.add(vid)
+        ids.append(vid)
+        kept.append(score)
+    return Ranked("", np.asarray(ids, np.int64), np.asarray(kept, np.float32), moments)
 
 
 class SearchService:
@@ -163,9 +194,23 @@ class SearchService:
         compiled = self.compile(query)
         if compiled.vector is None:  # filters (and maybe negatives) only: newest first
             return self._listing(compiled, allowed, limit)
-        ranked = fuse([source.rank(compiled, allowed, limit, show_all) for source in self.sources], limit)
-        found = self.paths_of([i for i, _, _ in ranked])
-        return [Hit(i, found[i], s, matched) for i, s, matched in ranked if i in found]
+        rankings = [source.rank(compiled, allowed, limit, show_all) for source in self.sources]
+        moments = {i: t for r in rankings for i, t in r.moments.items()}
+        ranked = fuse(rankings, limit)
+        return self.hits([(i, s, matched, moments.get(i)) for i, s, matched in ranked])
+
+    def hits(self, ranked: Sequence[tuple[int, float, tuple[str, ...], float | None]]) -> list[Hit]:
+        """(item id, score, matched, moment) -> Hits with paths, kinds and durations from the catalog
+        (items removed meanwhile are left out)."""
+        photos = self.catalog.photos_by_ids([i for i, _, _, _ in ranked])
+        return [self.hit(photos[i], s, matched, at) for i, s, matched, at in ranked if i in photos]
+
+    @staticmethod
+    def hit(photo: Photo, score: float, matched: tuple[str, ...] = ("visual",), at: float | None = None) -> Hit:
+        """One result for a catalog item."""
+        if not photo.is_video:
+            return Hit(photo.id, photo.path, float(score), matched)
+        return Hit(photo.id, photo.path, float(score), matched, "video", at, photo.duration)
 
     def _listing(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int) -> list[Hit]:
         vectors = self.ctx.vectors()
@@ -178,19 +223,41 @@ class SearchService:
         photos = self.catalog.photos_by_ids(ids.tolist())
         ordered = sorted(photos.values(), key=lambda p: p.path)
         ordered.sort(key=lambda p: p.taken_at or "", reverse=True)  # newest first, undated last, stable
-        return [Hit(p.id, p.path, 1.0, ("filter",)) for p in ordered[:limit]]
+        return [self.hit(p, 1.0, ("filter",)) for p in ordered[:limit]]
 
     # -- images -----------------------------------------------------------------------------
 
-    def similar(self, path: str | os.PathLike[str], limit: int = 50) -> list[Hit]:
-        """Photos most similar to *path*: a library photo (left out of its own results) or any image file."""
+    def similar(self, path: str | os.PathLike[str], limit: int = 50, at: float | None = None) -> list[Hit]:
+        """Items most similar to *path*: a library photo or video (left out of its own results) or any
+        image or video file. *at* (seconds) picks a video's moment; without it a video stands for all of
+        its moments (their mean)."""
         vectors = self.ctx.vectors()
         if vectors is None or len(vectors) == 0:
             return []
         photo = self.catalog.photo_by_path(path)
-        if photo is not None and photo.id in vectors:
-            return self.nearest(vectors.vectors([photo.id])[0], limit, exclude=(photo.id,))
-        return self.nearest(self.image_vector(path), limit, exclude=(photo.id,) if photo is not None else ())
+        if at is not None and not (photo.is_video if photo is not None else is_video_name(path)):
+            raise UsageError(f"--at picks a moment of a video; {paths.display(path)} is not a video.")
+        own = (photo.id,) if photo is not None else ()
+        if photo is not None and photo.is_video:
+            query = self._video_vector(photo.id, at)
+            if query is not None:
+                return self.nearest(query, limit, exclude=own)
+        elif photo is not None and photo.id in vectors:
+            return self.nearest(vectors.vectors([photo.id])[0], limit, exclude=own)
+        return self.nearest(self.image_vector(path, at=at), limit, exclude=own)
+
+    def _video_vector(self, video_id: int, at: float | None) -> np.ndarray | None:
+        """A library video's query vector: its moment nearest *at*, or its mean (None: not embedded)."""
+        model_id = self.ctx.model_id()
+        if model_id is None:
+            return None
+        if at is None:
+            return self.catalog.embedding(video_id, model_id)
+        frames = self.catalog.frames_of(video_id, model_id)
+        if not frames:
+            return None
+        frame_id = min(frames, key=lambda f: abs(f[1] - at))[0]
+        return self.ctx.vectors().vectors([FRAME_BASE + frame_id])[0]
 
     def nearest(self, query: np.ndarray, limit: int, exclude: tuple[int, ...] = (),
                 allowed: np.ndarray | None = None) -> list[Hit]:
@@ -198,36 +265,88 @@ class SearchService:
         vectors = self.ctx.vectors()
         if vectors is None or len(vectors) == 0:
             return []
-        ids, scores = vectors.search(query, limit, allowed=allowed, exclude=exclude)
-        found = self.paths_of(ids.tolist())
-        return [Hit(int(i), found[int(i)], float(s), ("visual",)) for i, s in zip(ids, scores) if int(i) in found]
+        if allowed is not None:
+            allowed = self.catalog.vector_ids_of(self.ctx.model_id(), allowed)
+        exclude_vectors = tuple(self.catalog.vector_ids_of(self.ctx.model_id(), exclude).tolist()) if exclude else ()
+        k = limit
+        while True:  # a video's moments can fill the first k: look further until *limit* items
+            ids, scores = vectors.search(query, k, allowed=allowed, exclude=exclude_vectors)
+            items = to_items(self.catalog, ids, scores)
+            if len(items.ids) >= limit or len(ids) < k or k >= 16 * limit:
+                break
+            k *= 2
+        return self.hits([(i, s, ("visual",), items.moments.get(i))
+                          for i, s in zip(items.ids[:limit].tolist(), items.scores[:limit].tolist())])
 
-    def image_vector(self, path: str | os.PathLike[str]) -> np.ndarray:
-        """Embed any image file with the library's model (raises UsageError if it is unusable)."""
+    def image_vector(self, path: str | os.PathLike[str], at: float | None = None) -> np.ndarray:
+        """Embed any image file, or a video file's frame at *at* seconds (default: its first), with the
+        library's model (raises UsageError if the file is unusable)."""
         if not Path(path).is_file():
             raise NotInLibrary(f"{paths.display(path)} is neither a photo of this library nor an image file.")
         embedder = self.ctx.embedder
         try:
-            decoded = open_image(path, min_side=embedder.image_size)
+            if is_video_name(path):
+                image = video.frame_at(path, at or 0.0, min_side=embedder.image_size).image
+            else:
+                image = open_image(path, min_side=embedder.image_size).image
         except ImageError as err:
-            raise UsageError(f"Cannot use {paths.display(path)} as a query image: {err}.") from None
-        return embedder.encode_images(embedder.collate([embedder.preprocess(decoded.image)]))[0]
+            raise UsageError(f"Cannot use {paths.display(path)} as a query: {err}.") from None
+        return embedder.encode_images(embedder.collate([embedder.preprocess(image)]))[0]
 
     # -- vectors for tags and albums --------------------------------------------------------
 
     def embedded_ids(self) -> np.ndarray:
-        """Ids of every photo with an embedding of the library's model, ascending."""
+        """Ids of every item (photo or video) with vectors of the library's model, ascending."""
         vectors = self.ctx.vectors()
-        return np.sort(vectors.ids()) if vectors is not None else np.empty(0, np.int64)
+        if vectors is None:
+            return np.empty(0, np.int64)
+        ids = vectors.ids()
+        photos = ids[ids < FRAME_BASE]
+        if len(photos) == len(ids):
+            return np.sort(photos)
+        videos = np.asarray(self.catalog.videos_with_frames(self.ctx.model_id()), np.int64)
+        return np.union1d(photos, videos)
 
     def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
-        """Unit vectors of photos (all must be embedded)."""
-        return self.ctx.vectors().vectors([int(i) for i in ids])
+        """One unit vector per item (all must be embedded): a photo's own, a video's mean of its moments."""
+        ids = [int(i) for i in ids]
+        kinds = {i: p.is_video for i, p in self.catalog.photos_by_ids(ids).items()}
+        if not any(kinds.values()):
+            return self.ctx.vectors().vectors(ids)
+        model_id = self.ctx.model_id()
+        photos = [i for i in ids if not kinds.get(i)]
+        found = dict(zip(photos, self.ctx.vectors().vectors(photos))) if photos else {}
+        for i in ids:
+            if kinds.get(i):
+                found[i] = self.catalog.embedding(i, model_id)
+        return np.stack([found[i] for i in ids]).astype(np.float32)
 
-    def is_embedded(self, photo_id: int) -> bool:
-        """True when the photo has a vector of the library's model."""
+    def item_vectors(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, starts): the vectors that stand for each item, in order - one row for a photo, one per
+        moment for a video - and each item's first row (for ``np.maximum.reduceat``). A video matches a
+        query, a tag or an album when one of its moments does."""
+        ids = [int(i) for i in ids]
         vectors = self.ctx.vectors()
-        return vectors is not None and photo_id in vectors
+        videos = [i for i, p in self.catalog.photos_by_ids(ids).items() if p.is_video]
+        if not videos:
+            return vectors.vectors(ids), np.arange(len(ids))
+        frames = self.catalog.frame_ids_by_video(self.ctx.model_id(), videos)
+        rows: list[int] = []
+        starts: list[int] = []
+        for i in ids:
+            starts.append(len(rows))
+            rows += [FRAME_BASE + f for f in frames[i]] if i in frames else [i]
+        return vectors.vectors(rows), np.asarray(starts, np.int64)
+
+    def is_embedded(self, item_id: int) -> bool:
+        """True when the item has vectors of the library's model in the search index."""
+        vectors = self.ctx.vectors()
+        if vectors is None:
+            return False
+        if item_id in vectors:
+            return True
+        model_id = self.ctx.model_id()
+        return bool(self.catalog.frame_ids_by_video(model_id, [item_id])) if model_id is not None else False
 
     def paths_of(self, ids: Sequence[int]) -> dict[int, str]:
         """Photo id -> path (ids no longer in the library are left out)."""

@@ -51,7 +51,8 @@ class Tags:
         ids = self._search.embedded_ids()
         for start in range(0, len(ids), CHUNK):
             part = ids[start:start + CHUNK]
-            scores = model.scores(self._ctx.calibrator, self._search.vectors_of(part))
+            rows, starts = self._search.item_vectors(part)
+            scores = np.maximum.reduceat(model.scores(self._ctx.calibrator, rows), starts, axis=0)
             for k, name in enumerate(model.names):
                 top = np.argsort(-scores[:, k])[:limit]
                 out[name] += [(float(scores[r, k]), int(part[r])) for r in top

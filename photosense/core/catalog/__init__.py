@@ -1,7 +1,8 @@
 """The SQLite catalog, the library's source of truth and the only home of SQL.
 
 One connection (``connection.CatalogConnection``: WAL, migrations, transactions, storage errors)
-with one mixin per table group: folders, photos, embeddings, failures, tags, albums and filters.
+with one mixin per table group: folders, photos, embeddings, frames (video moments), failures, tags,
+albums and filters.
 """
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from photosense.core.catalog.embeddings import EmbeddingTable
 from photosense.core.catalog.failures import FailureTable
 from photosense.core.catalog.filters import FilterQueries
 from photosense.core.catalog.folders import FolderTable
+from photosense.core.catalog.frames import FrameTable
 from photosense.core.catalog.photos import PhotoTable
-from photosense.core.catalog.records import (EXCLUDED, MANUAL, MANUAL_SET, MATCH, PINNED, SMART, Album, Failure,
-                                             FileState, Folder, Photo, PhotoMeta, Tag)
+from photosense.core.catalog.records import (EXCLUDED, FRAME_BASE, MANUAL, MANUAL_SET, MATCH, PINNED, SMART, Album,
+                                             Failure, FileState, Folder, Photo, PhotoMeta, Tag, is_frame_vector)
 from photosense.core.catalog.tags import TagTable
 
 __all__ = ["Catalog", "CATALOG_NAME", "fold", "Album", "Failure", "FileState", "Folder", "Photo", "PhotoMeta",
-           "Tag", "SMART", "MANUAL", "MATCH", "PINNED", "EXCLUDED", "MANUAL_SET"]
+           "Tag", "FRAME_BASE", "is_frame_vector", "SMART", "MANUAL", "MATCH", "PINNED", "EXCLUDED", "MANUAL_SET"]
 
 
-class Catalog(FolderTable, PhotoTable, EmbeddingTable, FailureTable, TagTable, AlbumTable, FilterQueries):
+class Catalog(FolderTable, PhotoTable, EmbeddingTable, FrameTable, FailureTable, TagTable, AlbumTable,
+              FilterQueries):
     """One library's catalog: thread-safe, one SQLite connection shared by every table group."""

@@ -97,6 +97,12 @@ class EmbeddingTable(CatalogConnection):
             if bad:
                 found.append(f"{len(bad)} stored embeddings have the wrong size (photo ids "
                              f"{', '.join(map(str, bad[:10]))}{', …' if len(bad) > 10 else ''})")
+            videos = [r[0] for r in self._query("SELECT DISTINCT photo_id FROM frames WHERE model_id = ? AND "
+                                                "length(vector) != ?", (model_id, 2 * dim))]
+            if videos:
+                found.append(f"{len(videos)} videos have stored frames of the wrong size (ids "
+                             f"{', '.join(map(str, videos[:10]))}{', …' if len(videos) > 10 else ''})")
+                bad = sorted(set(bad) | set(videos))
         return found, bad
 
     def drop_embeddings(self, ids: Sequence[int], model_id: int | None = None) -> None:
@@ -105,9 +111,10 @@ class EmbeddingTable(CatalogConnection):
             db.execute("DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.id = photo_id)")
             for chunk in chunks(list(ids)):
                 marks = ",".join("?" * len(chunk))
-                if model_id is None:
-                    db.execute(f"DELETE FROM embeddings WHERE photo_id IN ({marks})", chunk)
-                else:
-                    db.execute(f"DELETE FROM embeddings WHERE model_id = ? AND photo_id IN ({marks})",
-                               (model_id, *chunk))
+                for table in ("embeddings", "frames"):  # a video's frames go with its embedding
+                    if model_id is None:
+                        db.execute(f"DELETE FROM {table} WHERE photo_id IN ({marks})", chunk)
+                    else:
+                        db.execute(f"DELETE FROM {table} WHERE model_id = ? AND photo_id IN ({marks})",
+                                   (model_id, *chunk))
 

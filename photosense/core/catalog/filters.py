@@ -46,6 +46,9 @@ def filters_sql(filters: Filters) -> tuple[str, list]:
         conds.append("(" + " OR ".join("instr(ps_fold(COALESCE(p.camera, '')), ?) > 0"
                                        for _ in filters.cameras) + ")")
         params += [fold(c) for c in filters.cameras]
+    if filters.kinds:
+        conds.append(f"p.kind IN ({marks(filters.kinds)})")
+        params += list(filters.kinds)
     return " AND ".join(conds) or "1", params
 
 

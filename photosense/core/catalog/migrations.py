@@ -106,6 +106,27 @@ def _v2(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    """Videos: items have a kind ('photo' or 'video') and a duration; a video's sampled moments
+    (frames) each have a time and an embedding per model. The video's own row in ``embeddings``
+    holds the mean of its frames (it marks the video indexed, like a photo's embedding)."""
+    for stmt in (
+        "ALTER TABLE photos ADD COLUMN kind TEXT NOT NULL DEFAULT 'photo' CHECK(kind IN ('photo', 'video'))",
+        "ALTER TABLE photos ADD COLUMN duration REAL",
+        # AUTOINCREMENT: a frame id is part of a vector id in the search index, never reused
+        """CREATE TABLE frames(
+               id INTEGER PRIMARY KEY AUTOINCREMENT,
+               photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+               model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+               t REAL NOT NULL,
+               vector BLOB NOT NULL,
+               UNIQUE(photo_id, model_id, t))""",
+        "CREATE INDEX frames_model ON frames(model_id, id)",
+    ):
+        db.execute(stmt)
+    # files indexed before videos existed are photos (the default); nothing else to backfill
+
+
 # Append-only: never edit a released step, add the next one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)

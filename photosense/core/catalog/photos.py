@@ -11,8 +11,10 @@ import numpy as np
 from photosense.core import paths
 from photosense.core.catalog.connection import CatalogConnection, chunks
 from photosense.core.catalog.records import FileState, Photo, PhotoMeta
+from photosense.core.filetypes import PHOTO, kind_of
 
-PHOTO_COLUMNS = "id, path, folder_id, size, mtime_ns, hash, width, height, taken_at, camera, indexed_at"
+PHOTO_COLUMNS = ("id, path, folder_id, size, mtime_ns, hash, width, height, taken_at, camera, indexed_at, kind, "
+                 "duration")
 _PHOTO_COLUMNS = PHOTO_COLUMNS
 
 
@@ -86,10 +88,10 @@ class PhotoTable(CatalogConnection):
     def add_pending(self, folder_id: int, files: Iterable[tuple[bytes, int, int]]) -> int:
         """Record new files (path key, size, mtime_ns) as photos waiting to be indexed."""
         now = time.time()
-        rows = [(key, folder_id, size, mtime, now) for key, size, mtime in files]
+        rows = [(key, folder_id, size, mtime, now, kind_of(key) or PHOTO) for key, size, mtime in files]
         with self.transaction() as db:
-            db.executemany("INSERT INTO photos(path, folder_id, size, mtime_ns, added_at) "
-                           "VALUES(?, ?, ?, ?, ?) ON CONFLICT(path) DO NOTHING", rows)
+            db.executemany("INSERT INTO photos(path, folder_id, size, mtime_ns, added_at, kind) "
+                           "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO NOTHING", rows)
             db.executemany("DELETE FROM failures WHERE path = ?", [(r[0],) for r in rows])
         return len(rows)
 
@@ -107,6 +109,7 @@ class PhotoTable(CatalogConnection):
             db.executemany("UPDATE photos SET size = ?, mtime_ns = ?, hash = NULL WHERE id = ?",
                            [(s, m, i) for i, s, m in rows])
             db.executemany("DELETE FROM embeddings WHERE photo_id = ?", [(i,) for i, _, _ in rows])
+            db.executemany("DELETE FROM frames WHERE photo_id = ?", [(i,) for i, _, _ in rows])
 
     def recent_arrivals(self, size: int, since: float) -> list[tuple[int, bytes, int, int, bytes | None]]:
         """Photos of *size* added after *since* (epoch s): (id, path key, folder id, mtime_ns, hash)."""

@@ -8,6 +8,14 @@ from photosense.core.query import Filters
 SMART, MANUAL = "smart", "manual"  # album kinds
 MATCH, PINNED, EXCLUDED = "match", "pinned", "excluded"  # why a photo is in (or kept out of) an album
 MANUAL_SET = "manual"  # the prompt set that holds labels a user accepts that no prompt set defines
+# A video's moments are vectors in the same search index as photos: a frame's vector id is
+# FRAME_BASE + its frame id, far above any photo id (ids are AUTOINCREMENT, so neither is reused).
+FRAME_BASE = 1 << 40
+
+
+def is_frame_vector(vector_id: int) -> bool:
+    """True for the vector id of a video moment (not of a photo)."""
+    return vector_id >= FRAME_BASE
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,12 @@ class Photo:
     taken_at: str | None
     camera: str | None
     indexed_at: float | None
+    kind: str = "photo"  # "photo" or "video"
+    duration: float | None = None  # seconds, for a video
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == "video"
 
 
 @dataclass(frozen=True)
