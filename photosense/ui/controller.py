@@ -122,8 +122,9 @@ class MainController(QObject):
         self.bridge.open(library_dir, model)
 
     def close(self) -> None:
-        """Stop indexing, wait for the pools, close the library (the window is closing)."""
+        """Wait for the pools, stop indexing, close the library (the window is closing)."""
         self._download_timer.stop()
+        self.pools.shutdown()  # first: a LiveSync.start() still on the io pool must be over before stop()
         self.indexer.stop()
         self.bridge.close()
 

@@ -6,12 +6,13 @@ imports torch), so ``-m "not slow and not model"`` stays fast.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from fakes import NAME as FAKE_MODEL
-from fakes import color_image
+from fakes import FakeEmbedder, color_image
 from helpers import TINY_MODEL, fashion_images, save
 
 LABELS = ("t-shirt", "trousers", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot")
@@ -76,6 +77,30 @@ def color_library(tmp_path, color_folder) -> Path:
     with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
         assert lib.index([color_folder[0]]).indexed == 24
     return tmp_path / "library"
+
+
+@pytest.fixture
+def gated_model(request):
+    """The model spec "fake-gated": its embedder lets ``free_batches`` batches through, then holds each batch
+    until ``gate`` is set; ``waiting`` is set once a batch waits there."""
+    from photosense.core.models import register_embedder, unregister_embedder
+
+    class Gated(FakeEmbedder):
+        gate = threading.Event()
+        waiting = threading.Event()
+        free_batches = 0
+
+        def encode_images(self, batch):
+            if Gated.free_batches > 0:
+                Gated.free_batches -= 1
+                return super().encode_images(batch)
+            Gated.waiting.set()
+            assert Gated.gate.wait(60), "the test never opened the gate"
+            return super().encode_images(batch)
+
+    register_embedder("fake-gated", Gated)
+    request.addfinalizer(lambda: (Gated.gate.set(), unregister_embedder("fake-gated")))
+    return Gated
 
 
 @pytest.fixture

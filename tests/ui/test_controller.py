@@ -87,6 +87,20 @@ def test_a_search_typed_before_the_model_waits_for_a_folder_and_its_indexing(qtb
     assert c.status["indexed"] == 24 and c.page == ("grid", "")
 
 
+def test_photos_found_by_the_scan_are_listed_before_they_are_indexed(qtbot, make_controller, tmp_path,
+                                                                    color_folder, gated_model):
+    gated_model.free_batches = 1  # the first batch reports progress; the second is held at the model
+    c = make_controller(tmp_path / "library", model="fake-gated")
+    c.add_folder(str(color_folder[0]))
+    qtbot.waitUntil(gated_model.waiting.is_set, timeout=30_000)
+    qtbot.waitUntil(lambda: c.index_state.state == "indexing", timeout=30_000)
+    assert c.index_state.done < 24 and c.status["indexed"] == 0
+    assert sorted(c.photos.paths()) == sorted(color_folder[1]) and c.page == ("grid", "")  # as placeholders
+    with qtbot.waitSignal(c.indexFinished, timeout=30_000):
+        gated_model.gate.set()
+    assert c.status["indexed"] == 24
+
+
 def test_removing_the_folder_shown_goes_back_to_all_photos_and_then_to_no_folders(make_controller, color_library,
                                                                                   color_folder):
     c = make_controller(color_library)
@@ -181,7 +195,7 @@ def test_a_model_that_cannot_load_leaves_browsing_and_another_can_be_chosen(make
         with pytest.raises(ModelUnavailable):
             lib.index()  # the scan lists the photos; the model is not there
     c = make_controller(tmp_path / "library", start=False)
-    failed, counts = recorder(c.modelFailed), recorder(c.countChanged)
+    failed, counts, pages = recorder(c.modelFailed), recorder(c.countChanged), recorder(c.pageChanged)
     c.open(tmp_path / "library", "fake-unavailable")
     assert c.model_state == "failed" and failed == [("No weights here", "fake-unavailable")]
     assert c.photos.rowCount() == 24 and c.page == ("grid", "")  # browsing works
@@ -190,3 +204,4 @@ def test_a_model_that_cannot_load_leaves_browsing_and_another_can_be_chosen(make
     c.use_model(FAKE_MODEL)  # the library reopens with it and loads it
     assert c.model_state == "ready" and c.library.model_spec == FAKE_MODEL
     assert c.shown == c.query == Query("text", "red")  # the waiting search ran (nothing is embedded yet)
+    assert pages.count(("loading", "")) == 1  # reopening never covers the grid with "Loading your photos"

@@ -2,14 +2,11 @@
 window with the fake colour embedder."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from PySide6.QtCore import Qt
 
 from conftest import wait_results, write_colors
 from fakes import NAME as FAKE_MODEL
-from fakes import FakeEmbedder
 from photosense.ui.live import IndexState
 
 
@@ -50,25 +47,6 @@ def test_adding_a_folder_indexes_it_with_progress(qtbot, make_window, tmp_path):
         window.indexing_status.failed_button.click()
     table = window.failures_dialog.table
     assert table.rowCount() == 1 and table.item(0, 0).text() == "broken.jpg" and table.item(0, 1).text()
-
-
-@pytest.fixture
-def gated_model(request):
-    """A model spec whose embedder holds every batch until ``gate`` is set; ``waiting`` is set once a batch waits."""
-    from photosense.core.models import register_embedder, unregister_embedder
-
-    class Gated(FakeEmbedder):
-        gate = threading.Event()
-        waiting = threading.Event()
-
-        def encode_images(self, batch):
-            Gated.waiting.set()
-            assert Gated.gate.wait(60), "the test never opened the gate"
-            return super().encode_images(batch)
-
-    register_embedder("fake-gated", Gated)
-    request.addfinalizer(lambda: (Gated.gate.set(), unregister_embedder("fake-gated")))
-    return Gated
 
 
 def test_pause_and_resume_indexing(qtbot, make_window, tmp_path, gated_model):
