@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, Q
 
 from photosense.ui import style
 from photosense.ui.bridge import Query
-from photosense.ui.controller import MainController
+from photosense.ui.controller import BROWSE_KINDS, MainController
 from photosense.ui.dialogs.albums import AlbumActions
 from photosense.ui.dialogs.failures import FailuresDialog
 from photosense.ui.dialogs.model import ModelErrorDialog, ModelLoadingDialog
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
 
     def _on_query(self, query: Query) -> None:
         self.top_bar.show_query(query)
-        if query.kind in ("all", "folder", "album", "tag"):  # the sidebar row, if it is not picked already
+        if query.kind in BROWSE_KINDS:  # the sidebar row, if it is not picked already
             value = int(query.value) if query.kind == "album" else query.value
             with QSignalBlocker(self.sidebar):
                 self.sidebar.select(query.kind, value)
