@@ -87,12 +87,12 @@ def run_app(photos: Path, root: Path, model: str) -> tuple[dict, dict]:
     beat.start()
     start = time.perf_counter()
     window = MainWindow(root / "library-app", QSettings(str(root / "ui.ini"), QSettings.Format.IniFormat),
-                        model=model, thumbnail_cache=ThumbnailCache(root / "thumbs"), live=False,
+                        model=model, thumbnail_cache=ThumbnailCache(root / "thumbs"),
                         auto_index=False)
     window.resize(1280, 800)
     window.show()
-    while window.bridge.model_state != "ready":  # the window is up; the model loads in the background
-        if window.bridge.model_state == "failed":
+    while window.controller.model_state != "ready":  # the window is up; the model loads in the background
+        if window.controller.model_state == "failed":
             sys.exit("the model could not be loaded")
         app.processEvents()
         time.sleep(0.001)
@@ -104,7 +104,7 @@ def run_app(photos: Path, root: Path, model: str) -> tuple[dict, dict]:
     def finished(summary) -> None:
         done["indexed"], done["count"] = True, summary.indexed + summary.reused
 
-    window.indexer.finished.connect(finished)
+    window.controller.indexFinished.connect(finished)
 
     def type_query() -> None:
         text = QUERIES[done["searches"] % len(QUERIES)]
@@ -117,12 +117,12 @@ def run_app(photos: Path, root: Path, model: str) -> tuple[dict, dict]:
     start = time.perf_counter()
     beat.start()
     typing.start()
-    window.indexer.start()
+    window.controller.start_indexing()
     while not (done["indexed"] and done["searches"] >= 20):
         app.processEvents()
         time.sleep(0.001)
     typing.stop()
-    while window.shown != window.query:  # the last search answered
+    while window.controller.shown != window.controller.query:  # the last search answered
         app.processEvents()
         time.sleep(0.001)
     seconds = time.perf_counter() - start

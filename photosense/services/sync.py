@@ -92,6 +92,7 @@ class LiveSync:
         self._ready = threading.Event()  # the start-up reconcile is over
         self._vanishing = Vanishing()  # photos whose file vanished, kept a moment for their arrival
         self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()  # start() and stop() from different threads never interleave
         self._watcher = watcher.FolderWatcher(
             [], self._apply, polling=polling,
             debounce_s=watcher.DEBOUNCE_S if debounce_s is None else debounce_s,
@@ -101,14 +102,15 @@ class LiveSync:
     # -- public API -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start watching and reconciling in the background; returns at once."""
-        if self._thread is not None:
-            return
-        self._watcher.hold(True)  # live batches wait for the reconcile
-        self._watcher.start()
-        self._watcher.set_roots(f.path for f in self.library.folders())
-        self._thread = threading.Thread(target=self._reconcile, name="photosense-reconcile", daemon=True)
-        self._thread.start()
+        """Start watching and reconciling in the background; returns at once (does nothing once stopped)."""
+        with self._lifecycle:
+            if self._thread is not None or self._stopped:
+                return
+            self._watcher.hold(True)  # live batches wait for the reconcile
+            self._watcher.start()
+            self._watcher.set_roots(f.path for f in self.library.folders())
+            self._thread = threading.Thread(target=self._reconcile, name="photosense-reconcile", daemon=True)
+            self._thread.start()
 
     def stop(self, timeout: float | None = 10.0) -> bool:
         """Stop: the indexing batch in flight finishes and is saved, then the threads end.
@@ -116,8 +118,9 @@ class LiveSync:
         Photos not reached stay pending and are indexed on the next start. Returns False when
         the threads did not end within *timeout* seconds.
         """
-        self._stopped = True
-        self._cancel.set()
+        with self._lifecycle:  # a start() on another thread has finished starting, or will not start
+            self._stopped = True
+            self._cancel.set()
         deadline = None if timeout is None else time.monotonic() + timeout
         self._watcher.stop(timeout)
         if self._thread is not None:
