@@ -11,6 +11,7 @@ def test_stop_before_start_means_it_never_starts(fake_library, photos_dir):
     sync = LiveSync(fake_library)
     assert sync.stop(timeout=5)
     sync.start()  # too late: nothing starts, nothing is left running
+    assert sync.watched == []  # a started sync would watch the library folder
     assert sync.stop(timeout=5)
 
 
