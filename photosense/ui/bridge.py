@@ -5,12 +5,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
 from photosense.core.errors import PhotoSenseError
+from photosense.core.filetypes import is_video_name
 from photosense.ui.tasks import Pools
+from photosense.ui.videos import load_moments
 
 log = logging.getLogger(__name__)
 
@@ -20,23 +22,50 @@ RESULT_LIMIT = 300
 @dataclass(frozen=True)
 class Query:
     """What the grid shows: every photo, a folder, an album (by id), a tag ("set/label"), a text search, or
-    photos like an image. A text search keeps to the relevance cut-off unless *show_all*."""
+    photos like an image or a video (at the moment *at*, in seconds). A text search keeps to the relevance
+    cut-off unless *show_all*."""
 
     kind: str  # "all" | "folder" | "album" | "tag" | "text" | "similar"
     value: str = ""
     show_all: bool = False
+    at: float | None = None  # "similar": the moment of the video in *value*
 
     @property
     def is_search(self) -> bool:
         return self.kind in ("text", "similar")
 
 
+class GridItem(NamedTuple):
+    """One cell of the grid: a photo or a video, its score in a search (None when browsing), and for a
+    video its length and the moment that matched (seconds)."""
+
+    id: int
+    path: str
+    score: float | None = None
+    kind: str = "photo"  # "photo" | "video"
+    at: float | None = None
+    duration: float | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == "video"
+
+    @classmethod
+    def of(cls, item) -> GridItem:
+        """A GridItem from itself, an (id, path[, score]) tuple or a core ``Hit`` (*score* None for a browse)."""
+        if isinstance(item, GridItem):
+            return item
+        if isinstance(item, tuple):
+            return cls(*item)
+        return cls(item.id, item.path, float(item.score), item.kind, item.at, item.duration)
+
+
 @dataclass
 class Results:
-    """One answer for the grid: (id, path, score or None) rows for *query*."""
+    """One answer for the grid: its rows (``GridItem``, or (id, path, score) tuples) for *query*."""
 
     query: Query
-    items: list[tuple[int, str, float | None]] = field(default_factory=list)
+    items: list[GridItem] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -61,6 +90,7 @@ class LibraryBridge(QObject):
     status = Signal(dict)
     failures = Signal(list)  # [Failure]
     details = Signal(object)  # Photo | None
+    moments = Signal(str, list)  # video path, [Moment]
     error = Signal(str)
 
     def __init__(self, pools: Pools, parent: QObject | None = None) -> None:
@@ -175,8 +205,8 @@ class LibraryBridge(QObject):
             if query.kind == "text":
                 hits = library.search(query.value, limit=RESULT_LIMIT, show_all=query.show_all)
             else:
-                hits = library.similar(query.value, limit=RESULT_LIMIT)
-            return Results(query, [(h.id, h.path, float(h.score)) for h in hits], time.perf_counter() - start)
+                hits = library.similar(query.value, limit=RESULT_LIMIT, at=query.at)
+            return Results(query, [GridItem.of(h) for h in hits], time.perf_counter() - start)
 
         self.pools.run(self.pools.search, work, self._search_done, self._search_error)
 
@@ -251,6 +281,18 @@ class LibraryBridge(QObject):
 
         self.pools.run(self.pools.io, work, self.details.emit, self._report)
 
+    def load_moments(self, path: str, text: str = "", best_at: float | None = None) -> None:
+        """A video's sampled moments (``moments(path, [Moment])``), judged against the query *text* if any:
+        the catalog alone on the io pool; with a query on the search pool (behind a running search: the
+        model is busy there) once the model is ready."""
+        if self.library is None:
+            return
+        library = self.library
+        judged = bool(text) and self.model_state == "ready"
+        pool = self.pools.search if judged else self.pools.io
+        self.pools.run(pool, lambda: load_moments(library, path, text if judged else "", best_at),
+                       lambda moments: self.moments.emit(path, moments), self._report)
+
     def _report(self, err: BaseException, signal: Signal | None = None) -> None:
         if not isinstance(err, PhotoSenseError):
             log.error("background task failed", exc_info=err)
@@ -272,15 +314,24 @@ def _load_model(library) -> None:  # worker thread
         load()
 
 
-def _browse(library, query: Query) -> list[tuple[int, str, float | None]]:  # worker thread
-    """The rows of a browsing query: every photo, a folder's, an album's (best first) or a tag's."""
+def _browse(library, query: Query) -> list[GridItem]:  # worker thread
+    """The rows of a browsing query: every photo, a folder's, an album's (best first) or a tag's. A video
+    brings its length; in an album or a tag, the moment that matched too."""
     if query.kind == "album":
         album = next((a for a in library.albums.list() if str(a.id) == query.value), None)
-        return [] if album is None else [(h.id, h.path, None) for h in library.albums.photos(album.name)]
+        hits = [] if album is None else library.albums.photos(album.name)
+        return [GridItem(h.id, h.path, None, h.kind, h.at, h.duration) for h in hits]
     if query.kind == "tag":
         quoted = query.value.replace('"', "")
-        return [(h.id, h.path, None) for h in library.search(f'tag:"{quoted}"', limit=10_000_000)]
-    return [(i, p, None) for i, p in library.photos(query.value if query.kind == "folder" else None)]
+        hits = library.search(f'tag:"{quoted}"', limit=10_000_000)
+        return [GridItem(h.id, h.path, None, h.kind, h.at, h.duration) for h in hits]
+    rows = library.photos(query.value if query.kind == "folder" else None)
+    videos = [i for i, p in rows if is_video_name(p)]
+    if not videos:
+        return [GridItem(i, p) for i, p in rows]
+    found = library.catalog.photos_by_ids(videos)
+    return [GridItem(i, p, None, "video", None, found[i].duration) if i in found and found[i].is_video
+            else GridItem(i, p) for i, p in rows]
 
 
 def display_name(path: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from photosense.ui.bridge import LibraryBridge, Query, Results
+from photosense.ui.bridge import GridItem, LibraryBridge, Query, Results
 from photosense.ui.live import IndexState, LiveIndexController
 from photosense.ui.models.photo_model import PhotoGridModel
 from photosense.ui.organize_bridge import OrganizeBridge
@@ -26,13 +26,16 @@ BROWSE_KINDS = ("all", "folder", "album", "tag")
 
 
 def count_text(results: Results) -> str:
-    """The count beside the search bar: "N relevant results", "N results" or "N photos"."""
+    """The count beside the search bar: "N relevant results", "N results", "N photos" or, when videos are
+    among them, "N photos, M videos"."""
     count = len(results.items)
     if results.query.kind == "text" and not results.query.show_all:
         return f"{count:,} relevant result{'s' * (count != 1)}"
     if results.query.is_search:
         return f"{count:,} result{'s' * (count != 1)}"
-    return f"{count:,} photo{'s' * (count != 1)}"
+    videos = sum(1 for item in results.items if len(item) > 3 and item[3] == "video")
+    photos = f"{count - videos:,} photo{'s' * (count - videos != 1)}"
+    return f"{photos}, {videos:,} video{'s' * (videos != 1)}" if videos else photos
 
 
 class MainController(QObject):
@@ -59,6 +62,8 @@ class MainController(QObject):
     busyChanged = Signal(str)  # a long organizing task ("" when none)
     detailsCleared = Signal(str)  # the details panel shows this hint instead of a photo
     detailsReady = Signal(object, object)  # Photo (None: gone from the library), match score or None
+    momentsReady = Signal(str, list)  # the video shown in the details, [Moment] (marked for the query)
+    momentChosen = Signal(str, object)  # video path, seconds (None: no moment chosen)
     photoTagsReady = Signal(str, list, list)  # path, [Tag], [album name]
     message = Signal(str)  # a sentence for the status bar
 
@@ -84,6 +89,8 @@ class MainController(QObject):
         self.selection: list[str] = []
         self.current_path: str | None = None
         self.details_path: str | None = None  # the photo whose details were delivered
+        self.moments: list = []  # the details' video: its sampled moments ([Moment])
+        self.moment: tuple[str, float] | None = None  # the moment chosen in the details' filmstrip
         self.page: tuple[str, str] = ("opening", "")
         self._select_album: int | None = None  # an album just created, shown once the list has it
         self._download_timer = QTimer(self, singleShot=True, interval=DOWNLOAD_DIALOG_AFTER_MS)
@@ -103,6 +110,7 @@ class MainController(QObject):
         b.status.connect(self._on_status)
         b.failures.connect(self.failuresLoaded)
         b.details.connect(self._on_details)
+        b.moments.connect(self._on_moments)
         b.error.connect(self.message)
         self.indexer.changed.connect(self._on_index_state)
         self.indexer.finished.connect(self._on_index_finished)
@@ -221,9 +229,10 @@ class MainController(QObject):
     def clear_search(self) -> None:
         self.show(self.browse_query)
 
-    def find_similar(self, path: str) -> None:
-        """Photos that look like *path* (a library photo or any image file)."""
-        self.show(Query("similar", path))
+    def find_similar(self, path: str, at: float | None = None) -> None:
+        """Photos and videos that look like *path* (a library photo or video, or any image or video file);
+        *at* (seconds) picks a video's moment, else a video stands for all of its moments."""
+        self.show(Query("similar", path, at=at))
 
     def search_text(self) -> str:
         """The text searched for now ("" when browsing or searching by image)."""
@@ -232,13 +241,15 @@ class MainController(QObject):
     def _on_results(self, results: Results) -> None:
         refreshed = results.query == self.shown  # the same view, answered again
         self.shown = results.query
-        if results.items != self.photos.items():
+        if [GridItem.of(item) for item in results.items] != self.photos.items():
             keep = self.current_path if refreshed else None
             self.photos.set_items(results.items)
             self._select([], None)  # the model was reset: nothing is selected
             row = self.photos.row_of(keep) if keep is not None else None
             if row is not None:
                 self.currentRowKept.emit(row)
+        elif self.details_path is not None and self.moments:
+            self._load_moments(self.details_path)  # the same video, maybe another query: marked anew
         self.countChanged.emit(count_text(results))
         self.resultsShown.emit(results)
         self._update_page()
@@ -327,6 +338,9 @@ class MainController(QObject):
 
     def _select(self, paths: list[str], current: str | None) -> None:
         self.selection, self.current_path, self.details_path = paths, current, None
+        self.moments = []
+        if self.moment is not None and paths != [self.moment[0]]:
+            self.choose_moment(None)
         if len(paths) > 1:
             self.detailsCleared.emit(f"{len(paths):,} photos selected")
         elif not paths:
@@ -340,6 +354,35 @@ class MainController(QObject):
         elif self.selection == [photo.path]:
             self.details_path = photo.path
             self.detailsReady.emit(photo, self.photos.score(photo.path))
+            if photo.is_video:
+                self._load_moments(photo.path)
+
+    def _load_moments(self, path: str) -> None:
+        """The video's moments, marked for the text searched for now (or at least the hit's best moment)."""
+        item = self.photos.item(path)
+        self.bridge.load_moments(path, self.search_text(), item.at if item is not None else None)
+
+    def _on_moments(self, path: str, moments: list) -> None:
+        if path == self.details_path:
+            self.moments = moments
+            self.momentsReady.emit(path, moments)
+
+    # -- video moments ----------------------------------------------------------------------------
+
+    def choose_moment(self, path: str | None, t: float | None = None) -> None:
+        """The moment of a video picked in the filmstrip (None: none); "Find similar" then starts there."""
+        moment = (path, float(t)) if path is not None and t is not None else None
+        if moment != self.moment:
+            self.moment = moment
+            self.momentChosen.emit(path or "", None if moment is None else moment[1])
+
+    def moment_of(self, path: str) -> float | None:
+        """The moment of the video *path* that the user means: the one chosen in the filmstrip, else the
+        moment its search hit matched at (None: the video as a whole)."""
+        if self.moment is not None and self.moment[0] == path:
+            return self.moment[1]
+        item = self.photos.item(path)
+        return item.at if item is not None else None
 
     def judge_tag(self, label: str, accepted: bool) -> None:
         """Accept or reject a tag ("set/label", or a new label) of the photo shown in the details."""

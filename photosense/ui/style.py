@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPainterPath, QPixmap
 
 from photosense.core.assets import resource
 
@@ -75,15 +75,50 @@ QSplitter::handle {{ background: #e3e6eb; }}
 """
 
 
-@cache
-def draw_fitted(painter: QPainter, pixmap: QPixmap | None, box: QRect) -> None:
-    """Draw *pixmap* scaled to fit *box*, keeping its aspect ratio, centred (nothing if it is empty)."""
+def draw_fitted(painter: QPainter, pixmap: QPixmap | None, box: QRect) -> QRect:
+    """Draw *pixmap* scaled to fit *box*, keeping its aspect ratio, centred; returns where it went (*box*
+    itself, drawing nothing, if it is empty)."""
     if pixmap is None or pixmap.isNull():
-        return
+        return QRect(box)
     size = pixmap.deviceIndependentSize().toSize().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
     target = QRect(0, 0, size.width(), size.height())
     target.moveCenter(box.center())
     painter.drawPixmap(target, pixmap)
+    return target
+
+
+def draw_play(painter: QPainter, rect: QRectF, color: QColor) -> None:
+    """A play triangle filling *rect* (drawn, so it needs no glyph in the font)."""
+    path = QPainterPath(QPointF(rect.left(), rect.top()))
+    path.lineTo(rect.right(), rect.center().y())
+    path.lineTo(rect.left(), rect.bottom())
+    path.closeSubpath()
+    painter.fillPath(path, color)
+
+
+def draw_badge(painter: QPainter, image: QRect, text: str, moment: bool = False) -> None:
+    """A video's badge in the bottom right corner of *image*: a play triangle and *text* (its length, or a
+    hit's moment "0:04 / 0:42", on the accent colour)."""
+    painter.save()
+    font = QFont(painter.font())
+    font.setPixelSize(11)
+    font.setWeight(QFont.Weight.DemiBold)
+    painter.setFont(font)
+    metrics = QFontMetrics(font)
+    height, glyph = 18, 7
+    width = min(image.width() - 8, metrics.horizontalAdvance(text) + glyph + 16)
+    badge = QRectF(image.right() - 4 - width, image.bottom() - 4 - height, width, height)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(37, 99, 235, 235) if moment else QColor(17, 24, 39, 190))
+    painter.drawRoundedRect(badge, 5, 5)
+    draw_play(painter, QRectF(badge.left() + 6, badge.center().y() - glyph / 2, glyph * 0.9, glyph),
+              QColor("white"))
+    painter.setPen(QColor("white"))
+    text_box = badge.adjusted(glyph + 9, 0, -5, 0)
+    painter.drawText(text_box, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                     metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(text_box.width())))
+    painter.restore()
 
 
 def icon(name: str) -> QIcon:

@@ -1,4 +1,5 @@
-"""Thumbnails made on the thumbnail pool (core cache + QImage decode there); newest requests first."""
+"""Thumbnails made on the thumbnail pool (core cache + QImage decode there); newest requests first. A video's
+thumbnail is its poster frame, or the frame at a moment."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -13,25 +14,30 @@ from photosense.ui.tasks import Pools
 MAX_WAITING = 400  # requests beyond this were scrolled past: the oldest are dropped
 
 
-class ThumbnailLoader(QObject):
-    """``request(path)`` returns at once; ``ready(path, image)`` follows (a null image if unusable)."""
+Key = tuple[str, "float | None"]  # (path, a video's moment in seconds or None)
 
-    ready = Signal(str, QImage)
+
+class ThumbnailLoader(QObject):
+    """``request(path, at=None)`` returns at once; ``ready(path, at, image)`` follows (a null image if
+    unusable). *at*: the moment of a video (None: a photo, or a video's poster frame)."""
+
+    ready = Signal(str, object, QImage)
 
     def __init__(self, pools: Pools, cache: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pools = pools
         self.cache = cache or ThumbnailCache()
-        self._waiting: OrderedDict[str, None] = OrderedDict()
-        self._running: set[str] = set()
+        self._waiting: OrderedDict[Key, None] = OrderedDict()
+        self._running: set[Key] = set()
         self._slots = max(2, pools.thumbnails.maxThreadCount() * 2)
         self._pumping = False  # synchronous pools answer inside run(): no recursion per request
 
-    def request(self, path: str) -> None:
-        if path in self._running:
+    def request(self, path: str, at: float | None = None) -> None:
+        key = (path, at)
+        if key in self._running:
             return
-        self._waiting[path] = None
-        self._waiting.move_to_end(path)  # the most recent request (visible now) goes first
+        self._waiting[key] = None
+        self._waiting.move_to_end(key)  # the most recent request (visible now) goes first
         while len(self._waiting) > MAX_WAITING:
             self._waiting.popitem(last=False)
         self._pump()
@@ -49,16 +55,16 @@ class ThumbnailLoader(QObject):
         self._pumping = True
         try:
             while self._waiting and len(self._running) < self._slots:
-                path, _ = self._waiting.popitem(last=True)
-                self._running.add(path)
-                self.pools.run(self.pools.thumbnails, lambda p=path: (p, self._make(p)), self._done,
-                               lambda err, p=path: self._done((p, QImage())))
+                key, _ = self._waiting.popitem(last=True)
+                self._running.add(key)
+                self.pools.run(self.pools.thumbnails, lambda k=key: (k, self._make(*k)), self._done,
+                               lambda err, k=key: self._done((k, QImage())))
         finally:
             self._pumping = False
 
-    def _make(self, path: str) -> QImage:  # worker thread
+    def _make(self, path: str, at: float | None) -> QImage:  # worker thread
         try:
-            image = QImage(str(self.cache.get(path)))
+            image = QImage(str(self.cache.get(path, at)))
             if image.isNull():
                 return image
             return image.scaled(style.THUMB, style.THUMB, Qt.AspectRatioMode.KeepAspectRatio,
@@ -66,8 +72,8 @@ class ThumbnailLoader(QObject):
         except Exception:  # noqa: BLE001 - an unusable file shows the "broken" tile, nothing more
             return QImage()
 
-    def _done(self, result: tuple[str, QImage]) -> None:
-        path, image = result
-        self._running.discard(path)
-        self.ready.emit(path, image)
+    def _done(self, result: tuple[Key, QImage]) -> None:
+        key, image = result
+        self._running.discard(key)
+        self.ready.emit(key[0], key[1], image)
         self._pump()

@@ -44,7 +44,7 @@ def test_a_text_search_keeps_to_the_relevant_photos_unless_show_all(make_control
     c.search("red")
     assert queries == [Query("text", "red")] and c.shown == c.query
     assert colors(c) == {"red"} and c.photos.rowCount() == 6 and counts[-1] == "6 relevant results"
-    scores = [s for _i, _p, s in c.photos.items()]
+    scores = [item.score for item in c.photos.items()]
     assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
     assert c.search_text() == "red"
 
@@ -156,7 +156,7 @@ def test_selection_loads_details_and_tags_and_a_judged_tag_sticks(make_controlle
     c = make_controller(color_library)
     c.organize.apply_set(promptsets.parse(PALETTE, "test"))
     c.search("red")
-    path, score = c.photos.path(0), c.photos.items()[0][2]
+    path, score = c.photos.path(0), c.photos.items()[0].score
     details, tags, cleared = recorder(c.detailsReady), recorder(c.photoTagsReady), recorder(c.detailsCleared)
     busy = recorder(c.busyChanged)
     c.select([path], path)

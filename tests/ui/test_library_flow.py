@@ -112,7 +112,7 @@ def test_a_100k_grid_asks_only_for_visible_thumbnails(qtbot, make_window, tmp_pa
     wait_results(qtbot, window, "all")  # the empty folder has answered
     requested: list[str] = []
     original = c.loader.request
-    c.loader.request = lambda path: (requested.append(path), original(path))[-1]
+    c.loader.request = lambda path, at=None: (requested.append(path), original(path, at))[-1]
     items = [(i, f"/nowhere/IMG_{i:06d}.jpg", None) for i in range(100_000)]
     c.bridge.results.emit(Results(c.query, items))  # a 100k answer, delivered as the bridge delivers one
     assert c.photos.rowCount() == 100_000 and window.stack.currentWidget() is window.grid

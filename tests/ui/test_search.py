@@ -26,7 +26,7 @@ def test_typing_a_query_fills_the_grid_with_the_right_photos(qtbot, make_window,
     assert top_labels(window, 6) == ["red"] * 6 and c.photos.rowCount() == 6
     assert window.top_bar.count_label.text() == "6 relevant results"
     assert "Match score" in c.photos.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
-    scores = [s for _i, _p, s in c.photos.items()]
+    scores = [item.score for item in c.photos.items()]
     assert scores == sorted(scores, reverse=True)
 
     qtbot.keyClick(window.search, Qt.Key.Key_Escape)  # Escape clears: back to all photos

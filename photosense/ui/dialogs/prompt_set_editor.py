@@ -417,7 +417,7 @@ class PromptSetEditor(QDialog):
             if not self._in_flight:
                 self.preview_status.setText("The best matches appear here as you type.")
             return
-        self.matches.set_items([(h.id, h.path, float(h.score)) for h in hits])
+        self.matches.set_items(hits)
         if hits:
             self.preview_status.setText(f"The {len(hits)} best-scoring photos that would be tagged “{label}”.")
         else:

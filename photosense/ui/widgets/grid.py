@@ -6,11 +6,12 @@ from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photosense.ui import style
-from photosense.ui.models.photo_model import PathRole
+from photosense.ui.models.photo_model import BadgeRole, MomentRole, PathRole
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Paints a rounded selection, the thumbnail centred in its box, and the elided file name."""
+    """Paints a rounded selection, the thumbnail centred in its box (a video with its badge: length, or
+    the moment that matched), and the elided file name."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return style.CELL
@@ -30,7 +31,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setBrush(QColor("#f3f4f6"))
             painter.drawRoundedRect(cell, 10, 10)
         box = QRect(cell.left() + (cell.width() - style.THUMB) // 2, cell.top() + 6, style.THUMB, style.THUMB)
-        style.draw_fitted(painter, index.data(Qt.ItemDataRole.DecorationRole), box)
+        image = style.draw_fitted(painter, index.data(Qt.ItemDataRole.DecorationRole), box)
+        badge = index.data(BadgeRole)
+        if badge:
+            style.draw_badge(painter, image, badge, moment=index.data(MomentRole) is not None)
         text_rect = QRect(cell.left() + 6, box.bottom() + 6, cell.width() - 12, cell.bottom() - box.bottom() - 8)
         name = option.fontMetrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
                                              Qt.TextElideMode.ElideMiddle, text_rect.width())

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from photosense.ui import style
+from photosense.ui.videos import clock
 from photosense.ui.widgets.search_bar import SearchBar
 
 
@@ -64,6 +65,7 @@ class TopBar(QWidget):
         self.show_all_button.setVisible(text)
         self.chip.setVisible(query.kind == "similar")
         if query.kind == "similar":
-            self.chip.setText(f"Similar to {Path(query.value).name}")
+            moment = f" at {clock(query.at)}" if getattr(query, "at", None) is not None else ""
+            self.chip.setText(f"Similar to {Path(query.value).name}{moment}")
         if not text:
             self.search.forget()
