@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty)
         self._show_page(*self.controller.page)
-        self.details = DetailsPanel(self)
+        self.details = DetailsPanel(self, self.controller.loader)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setHandleWidth(1)
@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
         c.detailsCleared.connect(self.details.clear)
         c.detailsReady.connect(self.details.show_photo)
         c.photoTagsReady.connect(self.details.show_tags)
+        c.momentsReady.connect(self.details.show_moments)
+        c.momentChosen.connect(self.details.show_chosen)
         c.message.connect(self.flash)
         top.search.queryChanged.connect(c.search)
         top.search.imageDropped.connect(c.find_similar)
@@ -152,6 +154,9 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().selectionChanged.connect(
             lambda: c.select(self.grid.selected_paths(), self.grid.current_path()))
         self.details.tags.judged.connect(c.judge_tag)
+        self.details.momentClicked.connect(self._play_moment)
+        self.details.playRequested.connect(lambda path, t: self.photo_actions.play(path, t))
+        self.details.similarRequested.connect(c.find_similar)
         self.indexing_status.pauseToggled.connect(c.set_indexing_paused)
         self.indexing_status.failuresRequested.connect(c.load_failures)
         self.drops.foldersDropped.connect(self._add_folders)
@@ -179,6 +184,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
+        self.photo_actions.close_player()  # its decoding thread stops first
         self.save_settings()
         self.controller.close()
         super().closeEvent(event)
@@ -210,7 +216,11 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.empty)
 
     def _on_status(self, status: dict) -> None:
-        self.status_label.setText(f"{status['photos']:,} photos · {status['indexed']:,} searchable")
+        videos = status.get("videos", 0)
+        items = f"{status['photos'] - videos:,} photos"
+        if videos:
+            items += f" · {videos:,} video{'s' * (videos != 1)}"
+        self.status_label.setText(f"{items} · {status['indexed']:,} searchable")
         self.indexing_status.set_failed(status["failed"])
 
     def _on_busy(self, message: str) -> None:
@@ -252,6 +262,11 @@ class MainWindow(QMainWindow):
         self.model_error_dialog.open()
 
     # -- user actions ---------------------------------------------------------------------------
+
+    def _play_moment(self, path: str, t: float) -> None:
+        """A frame of the filmstrip was clicked: it becomes the chosen moment, and plays from there."""
+        self.controller.choose_moment(path, t)
+        self.photo_actions.play(path, t)
 
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)

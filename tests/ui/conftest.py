@@ -80,6 +80,29 @@ def color_library(tmp_path, color_folder) -> Path:
 
 
 @pytest.fixture
+def video_folder(tmp_path) -> tuple[Path, Path]:
+    """8 colour photos (2 each of red, green, blue and yellow) and clip.mp4: red 0-4 s, blue 4-8 s (10 fps,
+    keyframes every second); returns (folder, clip)."""
+    from fakes import COLORS
+    from videos import write_clip
+
+    folder = tmp_path / "media"
+    write_colors(folder, per_color=2)
+    clip = write_clip(folder / "clip.mp4", [(COLORS["red"], 4.0), (COLORS["blue"], 4.0)], fps=10, gop=10)
+    return folder, clip
+
+
+@pytest.fixture
+def video_library(tmp_path, video_folder) -> Path:
+    """The photos and the clip indexed with the fake embedder (closed)."""
+    from photosense import Library
+
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
+        assert lib.index([video_folder[0]]).indexed == 9
+    return tmp_path / "library"
+
+
+@pytest.fixture
 def gated_model(request):
     """The model spec "fake-gated": its embedder lets ``free_batches`` batches through, then holds each batch
     until ``gate`` is set; ``waiting`` is set once a batch waits there."""

@@ -1,16 +1,22 @@
-"""The right-hand details panel: name, folder, size, dimensions, date taken, camera, match, albums and tags."""
+"""The right-hand details panel: name, folder, kind and length of a video, size, dimensions, date taken,
+camera, match, albums, a video's filmstrip of moments, and tags."""
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
 
+from photosense.ui import style
+from photosense.ui.videos import Moment, clock
+from photosense.ui.widgets.filmstrip import Filmstrip
 from photosense.ui.widgets.tag_list import TagList
 
-FIELDS = ("Folder", "Size", "Dimensions", "Date taken", "Camera", "Match", "Albums")
+FIELDS = ("Folder", "Kind", "Duration", "Size", "Dimensions", "Date taken", "Camera", "Match", "Albums")
+VIDEO_FIELDS = ("Kind", "Duration")  # rows shown for a video only
 
 
 def human_size(n: int) -> str:
@@ -22,10 +28,17 @@ def human_size(n: int) -> str:
 
 
 class DetailsPanel(QScrollArea):
-    """Shows one photo's catalog record (``show_photo``) and tags (``show_tags``), a count for a
-    multi-selection, or a hint. ``tags.judged(label, accepted)`` reports accept / reject clicks."""
+    """Shows one photo's or video's catalog record (``show_photo``), a video's moments (``show_moments``) and
+    tags (``show_tags``), a count for a multi-selection, or a hint. ``tags.judged(label, accepted)`` reports
+    accept / reject clicks; ``momentClicked(path, seconds)`` a click on a frame of the filmstrip,
+    ``playRequested(path, seconds)`` and ``similarRequested(path, seconds)`` the buttons under it (at the
+    chosen moment, else the best one, else the start)."""
 
-    def __init__(self, parent=None) -> None:
+    momentClicked = Signal(str, float)
+    playRequested = Signal(str, float)
+    similarRequested = Signal(str, object)  # path, seconds or None (the video as a whole)
+
+    def __init__(self, parent=None, loader=None) -> None:
         super().__init__(parent)
         self.setObjectName("details")
         self.setWidgetResizable(True)
@@ -55,6 +68,7 @@ class DetailsPanel(QScrollArea):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[name] = value
             self.form.addRow(label, value)
+        self._build_video(loader)
         self.tags_title = QLabel("TAGS", self)
         self.tags_title.setObjectName("sectionTitle")
         self.tags = TagList(self)
@@ -63,14 +77,52 @@ class DetailsPanel(QScrollArea):
         layout.setSpacing(14)
         layout.addWidget(self.title)
         layout.addLayout(self.form)
+        layout.addWidget(self.video_box)
         layout.addSpacing(4)
         layout.addWidget(self.tags_title)
         layout.addWidget(self.tags)
         layout.addStretch(1)
         self.clear()
 
+    def _build_video(self, loader) -> None:
+        self.video_path: str | None = None  # the video shown
+        self.best_at: float | None = None  # the moment its hit matched at
+        self.chosen_at: float | None = None  # the moment chosen in the filmstrip
+        self.video_box = QWidget(self)
+        self.moments_title = QLabel("MOMENTS", self.video_box)
+        self.moments_title.setObjectName("sectionTitle")
+        self.moments_title.setWordWrap(True)
+        self.filmstrip = Filmstrip(loader, self.video_box)
+        self.filmstrip.momentClicked.connect(self._moment_clicked)
+        self.filmstrip.momentMenu.connect(self._moment_menu)
+        self.play_button = QPushButton(style.icon("resume"), "Play", self.video_box)
+        self.play_button.setObjectName("primary")
+        self.play_button.setToolTip("Play in PhotoSense (picture only)")
+        self.play_button.clicked.connect(lambda: self.playRequested.emit(self.video_path, self.moment() or 0.0))
+        self.similar_button = QToolButton(self.video_box)
+        self.similar_button.setObjectName("link")
+        self.similar_button.setText("Find similar")
+        self.similar_button.clicked.connect(lambda: self.similarRequested.emit(self.video_path, self.moment()))
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.play_button)
+        buttons.addWidget(self.similar_button)
+        buttons.addStretch(1)
+        box = QVBoxLayout(self.video_box)
+        box.setContentsMargins(0, 4, 0, 0)
+        box.setSpacing(8)
+        box.addLayout(buttons)
+        box.addWidget(self.moments_title)
+        box.addWidget(self.filmstrip)
+        self.menu: QMenu | None = None
+
+    def moment(self) -> float | None:
+        """The moment the buttons act on: the chosen one, else the best one (None: the video as a whole)."""
+        return self.chosen_at if self.chosen_at is not None else self.best_at
+
     def clear(self, text: str = "No photo selected") -> None:
         self.path = None
+        self._clear_video()
         self.title.setText(text)
         for value in self.values.values():
             value.setText("—")
@@ -87,8 +139,17 @@ class DetailsPanel(QScrollArea):
         if photo.path != self.path:
             self.tags.set_tags([])
             self.values["Albums"].setText("—")
+            self._clear_video()
         self.path = photo.path
         self._set_visible_rows(True)
+        for name in VIDEO_FIELDS:
+            self.form.setRowVisible(FIELDS.index(name), photo.is_video)
+        if photo.is_video:
+            self.video_path = photo.path
+            self.values["Kind"].setText("Video")
+            self.values["Duration"].setText(clock(round(photo.duration)) if photo.duration else "—")
+            self.video_box.show()
+            self._show_buttons()
         self.tags_title.show()
         self.tags.show()
         self.title.setText(Path(photo.path).name)
@@ -100,6 +161,59 @@ class DetailsPanel(QScrollArea):
         self.values["Date taken"].setText((photo.taken_at or "—").replace("T", " "))
         self.values["Camera"].setText(photo.camera or "—")
         self.values["Match"].setText(f"{score:.3f}" if score is not None else "—")
+
+    def show_moments(self, path: str, moments: list[Moment]) -> None:
+        """The shown video's sampled moments, marked for the current search."""
+        if path != self.video_path:
+            return
+        self.filmstrip.set_moments(path, moments)
+        best = next((m.t for m in moments if m.best), None)
+        self.best_at = best
+        matching = sum(m.relevant for m in moments)
+        count = f"{len(moments)} MOMENT{'S' * (len(moments) != 1)}"
+        if matching:
+            count += f" · {matching} MATCH{'ES' * (matching != 1)} THE SEARCH"
+        elif best is not None:
+            count += f" · BEST MATCH AT {clock(best)}"
+        self.moments_title.setText(count if moments else "NOT INDEXED YET")
+        self.filmstrip.choose(self.chosen_at)
+        self._show_buttons()
+
+    def show_chosen(self, path: str, t: float | None) -> None:
+        """The moment chosen for *path* (the controller's; None: none)."""
+        if path == self.video_path or t is None:
+            self.chosen_at = t
+            self.filmstrip.choose(t)
+            self._show_buttons()
+
+    def _show_buttons(self) -> None:
+        at = self.moment()
+        self.play_button.setText(f"Play from {clock(at)}" if at else "Play")
+        self.similar_button.setText(f"Find similar to {clock(at)}" if at is not None else "Find similar")
+        self.similar_button.setToolTip("Photos and videos like this moment" if at is not None
+                                       else "Photos and videos like this video as a whole")
+
+    def _clear_video(self) -> None:
+        self.video_path = self.best_at = self.chosen_at = None
+        self.filmstrip.set_moments(None, [])
+        self.moments_title.setText("MOMENTS")
+        self.video_box.hide()
+
+    def _moment_clicked(self, t: float) -> None:
+        if self.video_path is not None:
+            self.chosen_at = t
+            self._show_buttons()
+            self.momentClicked.emit(self.video_path, t)
+
+    def _moment_menu(self, t: float, pos: QPoint) -> None:
+        path = self.video_path
+        if path is None:
+            return
+        self.menu = menu = QMenu(self)
+        menu.addAction(style.icon("resume"), f"Play from {clock(t)}", lambda: self.playRequested.emit(path, t))
+        menu.addAction(style.icon("similar"), f"Find similar to {clock(t)}",
+                       lambda: self.similarRequested.emit(path, t))
+        menu.popup(pos)
 
     def show_tags(self, path: str, tags: list, albums: list[str]) -> None:
         """The shown photo's tags (rejected ones included) and the albums it is in."""
