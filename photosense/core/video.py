@@ -6,12 +6,11 @@ import functools
 import math
 import os
 import stat
-import struct
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 import av
 import av.error
@@ -19,11 +18,12 @@ import numpy as np
 from PIL import Image
 
 from photosense.core.errors import ImageError
-from photosense.core.media import FileVanished
+from photosense.core.filetypes import VIDEO_EXTENSIONS, is_video_name
+from photosense.core.video_errors import NO_DECODER, not_a_video_reason, reasons, still_there
 
 av.logging.set_level(None)  # FFmpeg stays silent: every problem reaches the user as an ImageError reason
 
-VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp")
+VIDEO_SUFFIXES: tuple[str, ...] = tuple(sorted(VIDEO_EXTENSIONS))
 
 # The grid: cells of EVERY_S seconds, one frame each (the cell's last keyframe if it has one: one decode),
 # so nothing lasting a cell goes unseen. Long files widen the cells to duration / 48 (GRID_SHARE of
@@ -57,7 +57,6 @@ MAX_BAD_PACKETS = 16  # corrupt packets skipped before the rest of the stream is
 _EPS = 1e-6
 
 _TO_UPRIGHT = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
-_NO_DECODER = "unsupported video codec: FFmpeg has no decoder for this video track"
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ _Sample = NamedTuple("_Sample", [("t", float), ("image", Image.Image), ("sig", n
 
 def is_video(path: str | os.PathLike[str]) -> bool:
     """True when a file name has a video extension (case-insensitive)."""
-    return os.path.splitext(os.fsdecode(path))[1].lower() in VIDEO_SUFFIXES
+    return is_video_name(path)
 
 
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
@@ -125,7 +124,7 @@ def sample_frames(path: str | os.PathLike[str], *, min_side: int, every_s: float
         if not grid:
             raise ImageError(reader.no_frame_reason())
         probes = _bisect(reader, grid, step, max_frames - len(grid) - 2 * len(reader.cuts))
-    _still_there(path)
+    still_there(path)
     chosen = {s.t: s for s in grid}
     for sample in [s for _, *pair in sorted(reader.cuts, key=lambda c: -c[0]) for s in pair] + probes:
         if len(chosen) < max_frames:
@@ -137,7 +136,7 @@ def frame_at(path: str | os.PathLike[str], t: float, *, min_side: int) -> Frame:
     """The frame on screen at *t* seconds (clamped to the clip), upright, shorter side *min_side*."""
     with _opened(path, min_side=min_side) as reader:
         sample = reader.shown_at(max(0.0, t))
-    _still_there(path)
+    still_there(path)
     return Frame(sample.t, sample.image)
 
 
@@ -397,7 +396,7 @@ def _opened(path: str | os.PathLike[str], *, min_side: int | None = None,
             stats: DecodeStats | None = None) -> Iterator[_Reader]:
     """A reader on the first real video track; every failure becomes an ImageError with a reason."""
     path = os.fspath(path)
-    with _reasons(path):
+    with reasons(path):
         found = os.stat(path)
         if stat.S_ISDIR(found.st_mode):
             raise ImageError("is a directory, not a file")
@@ -410,78 +409,14 @@ def _opened(path: str | os.PathLike[str], *, min_side: int | None = None,
         except av.error.FFmpegError as err:
             if isinstance(err, FileNotFoundError) or err.errno == errno.EACCES:
                 raise
-            raise ImageError(_not_a_video_reason(path)) from None  # FFmpeg's words are terse: look at the file
+            raise ImageError(not_a_video_reason(path)) from None  # FFmpeg's words are terse: look at the file
         try:
             streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
             if not streams:  # a cover picture does not make a song a video
                 raise ImageError("no video track: an audio-only file" if container.streams.audio
-                                 else _not_a_video_reason(path))  # a data track at most: a broken header
+                                 else not_a_video_reason(path))  # a data track at most: a broken header
             if streams[0].codec_context is None:
-                raise ImageError(_NO_DECODER)
+                raise ImageError(NO_DECODER)
             yield _Reader(container, streams[0], min_side, stats or DecodeStats())
         finally:
             container.close()
-
-
-@contextmanager
-def _reasons(path: str) -> Iterator[None]:
-    try:
-        yield
-    except ImageError:
-        raise
-    except FileNotFoundError:
-        raise FileVanished("the file disappeared before it could be read") from None
-    except PermissionError as err:
-        if err.errno != errno.EACCES:  # FFmpeg's generic failure (-1) reads as EPERM: not about access
-            raise ImageError("corrupt video data (the demuxer gave up)") from None
-        raise ImageError("permission denied: the file cannot be read") from None
-    except av.error.DecoderNotFoundError:
-        raise ImageError(_NO_DECODER) from None
-    except MemoryError:
-        raise ImageError("not enough memory to decode the video") from None
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        _still_there(path)
-        detail = (getattr(err, "strerror", None) or str(err) or "unreadable").rstrip(".").lower()
-        if not isinstance(err, av.error.FFmpegError) and getattr(err, "errno", None) in (errno.EIO, errno.ESTALE):
-            raise ImageError(f"the disk reported a read error ({detail})") from None
-        raise ImageError(f"corrupt video data ({detail})") from None
-
-
-def _still_there(path: str | os.PathLike[str]) -> None:
-    if not os.path.exists(path):
-        raise FileVanished("the file disappeared while it was being read")
-
-
-def _not_a_video_reason(path: str) -> str:
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-        iso = head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide")  # MP4/MOV: a chain of boxes
-        if iso and not _whole_moov(fh):
-            return "incomplete video: its index (the 'moov' atom) is missing or cut short: the file was cut " \
-                   "short or is still being written"
-    if iso:
-        return "corrupt video: the MP4/MOV index (the 'moov' atom) is damaged"
-    if head.startswith(b"\x1a\x45\xdf\xa3") or head[:4] == b"RIFF":
-        kind = "Matroska/WebM" if head[0] == 0x1A else "AVI"
-        return f"truncated or corrupt video: the {kind} header is incomplete or damaged"
-    if b"<html" in head[:300].lower() or head.lstrip().lower().startswith(b"<!doctype html"):
-        return "not a video: the file is an HTML page"
-    try:
-        head.decode("utf-8")
-        return "not a video: the file contains text"
-    except UnicodeDecodeError:
-        return "not a recognized video format (unknown or corrupt file header)"
-
-
-def _whole_moov(fh: BinaryIO) -> bool:
-    """Whether a complete 'moov' box is among the top-level boxes (32-bit size, 1: a 64-bit one follows)."""
-    end, offset = os.fstat(fh.fileno()).st_size, 0
-    for _ in range(10_000):
-        fh.seek(offset)
-        size, kind = struct.unpack(">I4s", fh.read(8)) if offset + 8 <= end else (0, b"")
-        if size == 1 and offset + 16 <= end:
-            size = struct.unpack(">Q", fh.read(8))[0]
-        if kind == b"moov" or size < 8:
-            return kind == b"moov" and offset + size <= end
-        offset += size
-    return False

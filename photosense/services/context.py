@@ -127,6 +127,7 @@ class LibraryContext:
             index = VectorIndex(self.directory / "vectors", f"model-{model_id}", self.catalog.model_dim(model_id))
             held = index.load()
             truth = self.catalog.vector_ids(model_id)  # photos, and video moments
+            self.catalog.take_dropped_vectors(model_id)  # the comparison below covers them
             if held is None:
                 for ids, matrix in self.catalog.iter_vectors(model_id, index.dim):
                     index.add(ids, matrix)
@@ -147,6 +148,18 @@ class LibraryContext:
                              len(missing), len(extra))
             self._vectors = index
             return index
+
+    def drop_stale_moments(self) -> None:
+        """Take video moments deleted from the catalog (changed, removed, moved over) out of the loaded
+        search index. Call after any catalog write that can delete items."""
+        model_id = self.model_id()
+        if model_id is None:
+            return
+        dropped = self.catalog.take_dropped_vectors(model_id)
+        with self.state_lock:
+            vectors = self._vectors
+        if vectors is not None and len(dropped):
+            vectors.remove(dropped.tolist())
 
     def reload_vectors(self) -> VectorIndex | None:
         """Drop the in-memory index and load (and repair) the saved one again."""

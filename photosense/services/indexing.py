@@ -79,6 +79,7 @@ class IndexingService:
             vectors = self.ctx.vectors()
             if vectors is not None:
                 vectors.remove(removed)
+                self.ctx.drop_stale_moments()
                 vectors.save()
         return len(removed)
 
@@ -108,6 +109,7 @@ class IndexingService:
             vectors = self.ctx.vectors()
             if dropped and vectors is not None:
                 vectors.remove(dropped)
+                self.ctx.drop_stale_moments()
             plan = plan_scopes(self.catalog, folders, batch.coalesced_scopes(), batch.busy, vanishing)
             summary = self._index_plan(plan, progress=progress, cancel=cancel, workers=workers)
             summary.moved += moved
@@ -128,6 +130,7 @@ class IndexingService:
             vectors = ctx.vectors()
             if vectors is not None and (plan.removed or plan.changed):
                 vectors.remove(plan.removed + [c[0] for c in plan.changed])
+                ctx.drop_stale_moments()
             embedded = np.empty(0, np.int64)
             if self.catalog.pending(ctx.model_id(), limit=1):
                 model_id = ctx.model_id(create=True)
@@ -141,6 +144,7 @@ class IndexingService:
                 summary.seconds = stats.seconds
                 embedded = np.asarray(stats.embedded_ids, np.int64)
             if vectors is not None:
+                ctx.drop_stale_moments()  # a re-sampled video's old moments
                 vectors.save()
                 ctx.embedded.emit(Embedded(ctx.model_id(), embedded))  # tags and smart albums listen
             return summary

@@ -21,6 +21,7 @@ from photosense.core.search import Hit
 from photosense.core.vectors import VectorIndex
 from photosense.services.albums import Albums
 from photosense.services.context import LibraryContext
+from photosense.services.duplicates import Duplicates
 from photosense.services.indexing import IndexingService, IndexSummary
 from photosense.services.organizer import Organizer
 from photosense.services.search import SearchService
@@ -45,6 +46,7 @@ class Library:
         self.organizer = Organizer(self.context, self.search_service)
         self.tags = Tags(self.context, self.organizer, self.search_service)
         self.albums = Albums(self.context, self.organizer, self.search_service)
+        self.duplicates = Duplicates(self.context)
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *, model: str | None = None,

@@ -213,13 +213,15 @@ class SearchService:
         return Hit(photo.id, photo.path, float(score), matched, "video", at, photo.duration)
 
     def _listing(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int) -> list[Hit]:
+        """A query of filters (and maybe negative terms) only: what they select, newest first."""
         vectors = self.ctx.vectors()
         with vectors.locked():  # ids and their vectors from one state (live sync removes photos)
-            embedded = np.sort(vectors.ids())
+            embedded = self.embedded_ids()
             ids = embedded if allowed is None else np.intersect1d(allowed, embedded)
-            found = vectors.vectors(ids) if compiled.negatives and len(ids) else None
-        if found is not None:
-            ids = ids[~compiled.excluded(self.ctx.calibrator, found)]
+            if compiled.negatives and len(ids):
+                rows, starts = self.item_vectors(ids)  # a video is left out when one of its moments is
+                out = np.logical_or.reduceat(compiled.excluded(self.ctx.calibrator, rows), starts)
+                ids = ids[~out]
         photos = self.catalog.photos_by_ids(ids.tolist())
         ordered = sorted(photos.values(), key=lambda p: p.path)
         ordered.sort(key=lambda p: p.taken_at or "", reverse=True)  # newest first, undated last, stable

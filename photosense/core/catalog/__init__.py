@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from photosense.core.catalog.albums import AlbumTable
 from photosense.core.catalog.connection import CATALOG_NAME, fold
+from photosense.core.catalog.duplicates import DuplicateTable
 from photosense.core.catalog.embeddings import EmbeddingTable
 from photosense.core.catalog.failures import FailureTable
 from photosense.core.catalog.filters import FilterQueries
@@ -23,5 +24,5 @@ __all__ = ["Catalog", "CATALOG_NAME", "fold", "Album", "Failure", "FileState", "
 
 
 class Catalog(FolderTable, PhotoTable, EmbeddingTable, FrameTable, FailureTable, TagTable, AlbumTable,
-              FilterQueries):
+              FilterQueries, DuplicateTable):
     """One library's catalog: thread-safe, one SQLite connection shared by every table group."""

@@ -146,6 +146,15 @@ class FrameTable(CatalogConnection):
         flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2")
         return ids, flat.reshape(len(rows), dim).astype(np.float32)
 
+    def take_dropped_vectors(self, model_id: int) -> np.ndarray:
+        """Vector ids of *model_id*'s moments deleted since the last call (by any path: a trigger records
+        them), which the search index must drop; the record is cleared (other models' indexes are
+        repaired from the catalog when they are opened)."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT id FROM frames_dropped WHERE model_id = ?", (model_id,)).fetchall()
+            db.execute("DELETE FROM frames_dropped")
+        return np.fromiter((FRAME_BASE + r[0] for r in rows), dtype=np.int64, count=len(rows))
+
     def video_count(self) -> int:
         """How many items are videos."""
         return int(self._scalar("SELECT COUNT(*) FROM photos WHERE kind = 'video'"))

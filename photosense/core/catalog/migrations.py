@@ -122,11 +122,57 @@ def _v3(db: sqlite3.Connection) -> None:
                vector BLOB NOT NULL,
                UNIQUE(photo_id, model_id, t))""",
         "CREATE INDEX frames_model ON frames(model_id, id)",
+        # moments deleted by any path (a changed or removed video, a folder, a cascade) wait here
+        # until the service that holds the search index takes their vector ids out of it
+        """CREATE TABLE frames_dropped(
+               id INTEGER PRIMARY KEY,
+               model_id INTEGER NOT NULL)""",
+        """CREATE TRIGGER frames_drop AFTER DELETE ON frames BEGIN
+               INSERT OR IGNORE INTO frames_dropped(id, model_id) VALUES(old.id, old.model_id);
+           END""",
     ):
         db.execute(stmt)
     # files indexed before videos existed are photos (the default); nothing else to backfill
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    """Duplicates: perceptual signatures (per content hash), the user's keepers, and a log of trash
+    operations with a snapshot of every removed photo's rows, so an undo can bring them back."""
+    for stmt in (
+        # content: photos.hash when computed (a changed file has another, so a stale row is ignored);
+        # hashes: little-endian uint64 perceptual hashes (the frame, then crop windows); full_hash: the
+        # blake2b of the whole file, computed only where partial hashes collide
+        """CREATE TABLE duplicate_signatures(
+               photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+               content BLOB NOT NULL,
+               hashes BLOB,
+               sharpness REAL,
+               full_hash BLOB)""",
+        # the photo the user chose to keep in its duplicate group (or burst)
+        """CREATE TABLE duplicate_keepers(
+               photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+               chosen_at REAL NOT NULL)""",
+        """CREATE TABLE trash_ops(
+               id INTEGER PRIMARY KEY AUTOINCREMENT,
+               created_at REAL NOT NULL,
+               undone_at REAL)""",
+        # photo_id names a deleted row (no foreign key); snapshot: JSON of its rows and of what moved
+        # to the keeper; trash_path/info_path: where the file and its .trashinfo went (NULL: unknown)
+        """CREATE TABLE trash_items(
+               op_id INTEGER NOT NULL REFERENCES trash_ops(id) ON DELETE CASCADE,
+               photo_id INTEGER NOT NULL,
+               path BLOB NOT NULL,
+               trash_path BLOB,
+               info_path BLOB,
+               keeper_id INTEGER,
+               size INTEGER NOT NULL,
+               snapshot TEXT NOT NULL,
+               restored INTEGER NOT NULL DEFAULT 0,
+               PRIMARY KEY(op_id, photo_id)) WITHOUT ROWID""",
+    ):
+        db.execute(stmt)
+
+
 # Append-only: never edit a released step, add the next one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
