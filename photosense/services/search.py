@@ -18,7 +18,7 @@ import numpy as np
 
 from photosense.core import paths, video
 from photosense.core.calibration import RELEVANCE_CUTOFF, Calibrator
-from photosense.core.catalog import FRAME_BASE, Photo, is_frame_vector
+from photosense.core.catalog import FRAME_BASE, Catalog, Photo, is_frame_vector
 from photosense.core.errors import ImageError, NotInLibrary, UsageError
 from photosense.core.filetypes import is_video_name
 from photosense.core.media import open_image
@@ -130,7 +130,7 @@ class VisualEvidence:
         return Ranked(self.name, items.ids[:limit], items.scores[:limit], items.moments)
 
 
-def to_items(catalog, vector_ids: np.ndarray, scores: np.ndarray) -> Ranked:
+def to_items(catalog: Catalog, vector_ids: np.ndarray, scores: np.ndarray) -> Ranked:
     """Search-index hits (best first) -> items: a photo as itself, a video once, at its best moment."""
     frames = [int(i) for i in vector_ids if is_frame_vector(int(i))]
     owners = catalog.frame_owners([i - FRAME_BASE for i in frames]) if frames else {}

@@ -90,9 +90,15 @@ class FrameTable(CatalogConnection):
         return np.fromiter([r[0] for r in photos] + [FRAME_BASE + r[0] for r in frames], dtype=np.int64,
                            count=len(photos) + len(frames))
 
+    def has_videos(self) -> bool:
+        """True when any item is a video (an indexed lookup: photo-only libraries skip the video paths)."""
+        return self._scalar("SELECT 1 FROM photos WHERE kind = 'video' LIMIT 1") is not None
+
     def vector_ids_of(self, model_id: int, item_ids: Sequence[int]) -> np.ndarray:
         """The search-index ids of some items: a photo's own id, a video's moments."""
         items = [int(i) for i in item_ids]
+        if not self.has_videos():
+            return np.asarray(sorted(items), np.int64)
         out: list[int] = []
         for part in chunks(items):
             kinds = dict(self._query(f"SELECT id, kind FROM photos WHERE id IN ({marks(part)})", part))

@@ -113,6 +113,7 @@ def _v3(db: sqlite3.Connection) -> None:
     for stmt in (
         "ALTER TABLE photos ADD COLUMN kind TEXT NOT NULL DEFAULT 'photo' CHECK(kind IN ('photo', 'video'))",
         "ALTER TABLE photos ADD COLUMN duration REAL",
+        "CREATE INDEX photos_kind ON photos(kind)",  # "are there videos?" and kind: filters, without a scan
         # AUTOINCREMENT: a frame id is part of a vector id in the search index, never reused
         """CREATE TABLE frames(
                id INTEGER PRIMARY KEY AUTOINCREMENT,
