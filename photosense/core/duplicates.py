@@ -1,0 +1,303 @@
+"""Duplicates and bursts (Qt-free): perceptual signatures, pair confirmation, grouping and the keeper.
+
+How a group is found
+--------------------
+- **Exact**: items with the same partial content hash (size, first MiB, last KiB); where that hash does
+  not cover the whole file, the whole-file hash must agree too.
+- **Near**: the candidates are each photo's neighbours in the vector index whose cosine is at least
+  ``CANDIDATE_COSINE`` (never all pairs). A candidate is confirmed by signals the embedding does not
+  give: the perceptual hash (``HASH_NEAR`` bits at most), the aspect ratio (at most a ``MAX_CROP`` crop
+  apart) and the capture time (equal, or unknown on one side). Confirmed pairs are merged by average
+  linkage: two clusters join only when at least ``LINKAGE`` of their cross pairs are confirmed, so one
+  lookalike cannot chain two groups together.
+- **Burst**: photos taken at most ``BURST_GAP_S`` apart (chained), CLIP neighbours or time neighbours,
+  similar by the embedding and not unrelated by the hash (``HASH_BURST``). A burst is a stack: it is
+  never offered to the trash.
+- **Videos**: the same duration (``VIDEO_DURATION_TOLERANCE``) and at least ``VIDEO_FRAME_SHARE`` of the
+  sampled moments matching a moment of the other clip at the same time (``CANDIDATE_COSINE``).
+
+The thresholds, and where they come from
+----------------------------------------
+- The perceptual hash is a DCT hash (pHash): a 32x32 grey reduction, its 8x8 lowest frequencies without
+  the mean, one bit per coefficient above their median: 63 bits. Besides the whole frame, each photo
+  has hashes of 18 windows: 95 % and 97.5 % of the frame at 3x3 offsets, so a copy cropped by up to 5 %
+  is compared with the window that frames it alike. A pair is compared 37 ways (frame with frame, and
+  each frame with the other's windows), and the smallest distance counts.
+- Two unrelated photos differ like fair coins: Binomial(63, 1/2), mean 31.5, sigma 4. The candidates
+  are lookalikes, though, and lookalikes share low frequencies: on a reference set of centred objects
+  on black (the Fashion-MNIST *training* split, a worst case; the quality test uses the test split)
+  different items of one class differed by 20 bits in the median instead of 31.5, as if the hash had
+  63 * 20 / 31.5 = 40 independent bits. With 40 effective bits and 37 comparisons, a lookalike passes
+  at t bits with probability <= 37 * P(Binomial(40, 1/2) <= t): 7.8e-4 at t = 7, 3.4e-3 at t = 8. We
+  accept one wrong link per thousand compared lookalikes (average linkage absorbs a lone wrong link):
+  ``HASH_NEAR = 7``. Re-encodes, resizes, format changes, EXIF rotations and light edits changed the
+  reference set's hashes by 0-4 bits, crops by at most 6 after the window search.
+- A burst moves, so its hash only has to rule out "unrelated": ``HASH_BURST = 10``, where that
+  probability reaches 5 % (4.1e-2); the capture time carries the rest.
+- ``MAX_CROP = 0.05`` is "a few percent": more than 5 % off a side is a new framing, a photo to keep.
+  Two copies' aspect ratios then differ by at most a factor 1 / 0.95, plus one pixel of rounding.
+- ``CANDIDATE_COSINE = 0.90`` only gates candidates: copies stay far above it in CLIP models (the
+  bundled tiny model kept every copy of the reference set above 0.94); what is not a copy is rejected by
+  the hash, so the gate is set for recall.
+- ``BURST_GAP_S = 5``: burst and bracketing modes shoot several frames a second, a person re-shooting
+  a scene a few seconds apart; a longer pause starts another moment.
+- Videos: a re-encode or a format change keeps the duration to a frame or two (2 %, at least 0.5 s);
+  trims and edits are other videos. ``VIDEO_FRAME_SHARE = 0.8`` lets a few moments differ (a fade,
+  a re-encoded scene cut) while several moments must agree.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from photosense.core.media import open_image
+
+CANDIDATE_COSINE = 0.90
+HASH_NEAR = 7
+HASH_BURST = 10
+MAX_CROP = 0.05
+LINKAGE = 0.5
+BURST_GAP_S = 5.0
+NEIGHBOURS = 16  # first k of a kNN query; doubled while the k-th neighbour still passes the gate
+MAX_NEIGHBOURS = 256
+VIDEO_DURATION_TOLERANCE = (0.02, 0.5)  # (share, seconds): the larger of the two
+VIDEO_FRAME_SHARE = 0.8
+VIDEO_MOMENT_S = 1.0  # moments of two clips are the same moment when this close in time
+
+SIGNATURE_SIDE = 128  # the small decode that hashes and sharpness are computed on
+_HASH_SIDE, _HASH_BLOCK = 32, 8
+WINDOWS: tuple[tuple[float, float, float], ...] = tuple(
+    (scale, ox, oy) for scale in (0.95, 0.975) for ox in (0.0, 0.5, 1.0) for oy in (0.0, 0.5, 1.0))
+HASHES = 1 + len(WINDOWS)
+CAPTURE_FORMATS = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif", ".tif", ".tiff", ".dng",
+                             ".mov", ".mp4", ".m4v", ".3gp"})
+REENCODE_SHARE = 0.8  # a copy with less than this share of the best bytes per pixel is a re-encode
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return m.astype(np.float64)
+
+
+_DCT = _dct_matrix(_HASH_SIDE)
+
+
+def _phash(pixels: np.ndarray) -> int:
+    """63-bit DCT hash of a 32x32 grey array."""
+    coeffs = (_DCT @ pixels @ _DCT.T)[:_HASH_BLOCK, :_HASH_BLOCK].ravel()[1:]
+    bits = coeffs > np.median(coeffs)
+    return int(np.packbits(np.concatenate([[False], bits])).view(">u8")[0])
+
+
+def signature_of_image(image: Image.Image) -> tuple[np.ndarray, float]:
+    """(perceptual hashes: the frame then every window, uint64; sharpness) of an upright image."""
+    gray = image.convert("L")
+    width, height = gray.size
+    side = (_HASH_SIDE, _HASH_SIDE)
+    out = [_phash(np.asarray(gray.resize(side, Image.Resampling.BOX), np.float64))]
+    for scale, ox, oy in WINDOWS:
+        w, h = width * scale, height * scale
+        x0, y0 = (width - w) * ox, (height - h) * oy
+        window = gray.resize(side, Image.Resampling.BOX, box=(x0, y0, x0 + w, y0 + h))
+        out.append(_phash(np.asarray(window, np.float64)))
+    return np.asarray(out, np.uint64), sharpness(gray)
+
+
+def signature_of_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
+    """:func:`signature_of_image` of a photo file, from a small decode (raises ImageError)."""
+    return signature_of_image(open_image(path, min_side=SIGNATURE_SIDE).image)
+
+
+def sharpness(gray: Image.Image) -> float:
+    """Variance of the Laplacian on a SIGNATURE_SIDE square reduction (higher: sharper)."""
+    a = np.asarray(gray.convert("L").resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX), np.float64)
+    lap = 4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]
+    return float(lap.var())
+
+
+def hash_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest Hamming distance between signatures a and b, (..., HASHES) uint64 each: frame to frame,
+    and each frame to the other's windows."""
+    a = np.asarray(a, np.uint64)
+    b = np.asarray(b, np.uint64)
+    pairs = np.concatenate([a[..., :1] ^ b, b[..., :1] ^ a[..., 1:]], axis=-1)
+    bits = _POPCOUNT[pairs.view(np.uint8)].reshape(*pairs.shape, 8).sum(axis=-1)
+    return bits.min(axis=-1)
+
+
+# -- items and pairs ------------------------------------------------------------------------------
+
+@dataclass
+class Item:
+    """What grouping knows of a library item."""
+
+    id: int
+    path: str
+    width: int | None
+    height: int | None
+    size: int
+    taken: float | None = None  # capture time, epoch seconds
+    camera: str | None = None
+    mtime_ns: int = 0
+    kind: str = "photo"
+    duration: float | None = None
+    signature: np.ndarray | None = None
+    sharpness: float | None = None
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+    @property
+    def suffix(self) -> str:
+        return os.path.splitext(self.path)[1].lower()
+
+
+def aspect_compatible(a: Item, b: Item) -> bool:
+    """True when one frame can be the other cropped by at most MAX_CROP on a side (or resized)."""
+    if not (a.width and a.height and b.width and b.height):
+        return True  # unknown: no evidence either way
+    slack = -math.log(1 - MAX_CROP) + 1.0 / min(a.width, a.height, b.width, b.height)
+    return abs(math.log(a.width / a.height) - math.log(b.width / b.height)) <= slack
+
+
+def same_moment(a: Item, b: Item) -> bool:
+    """Copies of one shot carry its capture time, or none (a conversion may drop it)."""
+    return a.taken is None or b.taken is None or abs(a.taken - b.taken) < 1.0
+
+
+def near_pair(a: Item, b: Item, cosine: float) -> bool:
+    """Two photos are copies of one shot: the embedding, the hash, the frame and the time agree."""
+    if cosine < CANDIDATE_COSINE or a.signature is None or b.signature is None:
+        return False
+    return (same_moment(a, b) and aspect_compatible(a, b)
+            and int(hash_distance(a.signature, b.signature)) <= HASH_NEAR)
+
+
+def burst_pair(a: Item, b: Item, cosine: float) -> bool:
+    """Two photos of one burst: shot 1..BURST_GAP_S apart, alike, same frame shape."""
+    if a.taken is None or b.taken is None or not 1.0 <= abs(a.taken - b.taken) <= BURST_GAP_S:
+        return False
+    if cosine < CANDIDATE_COSINE or not aspect_compatible(a, b):
+        return False
+    return a.signature is None or b.signature is None or int(hash_distance(a.signature, b.signature)) <= HASH_BURST
+
+
+def video_pair(a_times: np.ndarray, a_vectors: np.ndarray, a_duration: float | None,
+               b_times: np.ndarray, b_vectors: np.ndarray, b_duration: float | None) -> bool:
+    """Two clips are copies: the same duration and most moments alike at the same time (both ways)."""
+    if a_duration is None or b_duration is None or not len(a_times) or not len(b_times):
+        return False
+    share, seconds = VIDEO_DURATION_TOLERANCE
+    if abs(a_duration - b_duration) > max(seconds, share * max(a_duration, b_duration)):
+        return False
+    cos = np.asarray(a_vectors, np.float32) @ np.asarray(b_vectors, np.float32).T
+    near_in_time = np.abs(np.asarray(a_times)[:, None] - np.asarray(b_times)[None, :]) <= VIDEO_MOMENT_S
+    alike = np.where(near_in_time, cos, -1.0) >= CANDIDATE_COSINE
+    return bool(alike.any(axis=1).mean() >= VIDEO_FRAME_SHARE and alike.any(axis=0).mean() >= VIDEO_FRAME_SHARE)
+
+
+# -- grouping -------------------------------------------------------------------------------------
+
+class _Sets:
+    """Union-find with member lists."""
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self.parent = {i: i for i in ids}
+        self.members = {i: [i] for i in self.parent}
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra] += self.members.pop(rb)
+
+    def groups(self) -> list[list[int]]:
+        return [sorted(m) for m in self.members.values() if len(m) > 1]
+
+
+def average_linkage(edges: Sequence[tuple[int, int, float]], linked: Callable[[int, int], bool],
+                    share: float = LINKAGE) -> list[list[int]]:
+    """Clusters from confirmed pairs (a, b, strength: lower is stronger), strongest first: two clusters
+    join when at least *share* of their cross pairs are *linked*."""
+    sets = _Sets({i for a, b, _ in edges for i in (a, b)})
+    for a, b, _ in sorted(edges, key=lambda e: (e[2], e[0], e[1])):
+        ra, rb = sets.find(a), sets.find(b)
+        if ra == rb:
+            continue
+        left, right = sets.members[ra], sets.members[rb]
+        if len(left) * len(right) > 1:
+            agree = sum(linked(x, y) for x in left for y in right)
+            if agree < share * len(left) * len(right):
+                continue
+        sets.union(a, b)
+    return sets.groups()
+
+
+def chains(edges: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of pairs (bursts chain: each shot near the next)."""
+    edges = list(edges)
+    sets = _Sets({i for e in edges for i in e})
+    for a, b in edges:
+        sets.union(a, b)
+    return sets.groups()
+
+
+@dataclass
+class Group:
+    """A duplicate group or a burst: its kind, member ids (keeper first) and the suggested keeper."""
+
+    kind: str  # "exact" | "near" | "burst"
+    ids: list[int]
+    keeper: int
+    chosen: bool = False  # the keeper is the user's choice
+    extra: dict = field(default_factory=dict)
+
+
+def keeper_key(item: Item, group: Sequence[Item]) -> tuple:
+    """Why an item is the better one to keep, largest first: resolution, an original (a capture format,
+    not re-encoded: its bytes per pixel near the group's best), sharpness, metadata, then the older file."""
+    pixels = max(item.pixels, 1)
+    bpp = item.size / pixels
+    peers = [g.size / max(g.pixels, 1) for g in group if g.pixels == item.pixels and g.suffix == item.suffix]
+    original = (item.suffix in CAPTURE_FORMATS, bpp >= REENCODE_SHARE * max(peers, default=bpp))
+    metadata = (item.taken is not None) + (item.camera is not None)
+    return (item.pixels, original, round(item.sharpness or 0.0, 1), metadata, -item.mtime_ns, -len(item.path),
+            -item.id)
+
+
+def choose_keeper(group: Sequence[Item], chosen: dict[int, float] | None = None) -> tuple[int, bool]:
+    """(keeper id, whether the user chose it): the member the user chose last, else the best by
+    :func:`keeper_key`."""
+    picked = [(chosen[g.id], g.id) for g in group if chosen and g.id in chosen]
+    if picked:
+        return max(picked)[1], True
+    return max(group, key=lambda g: keeper_key(g, group)).id, False
+
+
+def make_group(kind: str, members: Sequence[Item], chosen: dict[int, float] | None = None) -> Group:
+    """A group with its keeper first, then the others by keeper preference."""
+    keeper, by_user = choose_keeper(members, chosen)
+    rest = sorted((m for m in members if m.id != keeper), key=lambda m: keeper_key(m, members), reverse=True)
+    return Group(kind, [keeper] + [m.id for m in rest], keeper, by_user)
