@@ -118,21 +118,19 @@ class Duplicates:
         exact = self._exact_sets(photos)
         rep = {i: min(s) for s in exact for i in s}
         members = {min(s): s for s in exact}
-        vectors = self._ctx.vectors()
         chosen = self._catalog.duplicate_keepers()
-        units = [i for i, p in photos.items() if rep.get(i, i) == i and p.kind == "photo"
-                 and vectors is not None and i in vectors]
-        pairs = self._candidates(units, rep, vectors, items)
+        units = [i for i, p in photos.items() if rep.get(i, i) == i and p.kind == "photo"]
+        embedded = self._embeddings(units)
+        pairs = self._candidates(embedded, items)
         self._fill_signatures(items, {i for pair in pairs for i in pair})
         near_edges = [(a, b, int(dup.hash_distance(items[a].signature, items[b].signature)))
                       for (a, b), cos in pairs.items() if dup.near_pair(items[a], items[b], cos)]
-        unit_vectors = self._vectors_of(vectors, {i for a, b, _ in near_edges for i in (a, b)})
 
         def linked(a: int, b: int) -> bool:
-            return dup.near_pair(items[a], items[b], float(unit_vectors[a] @ unit_vectors[b]))
+            return dup.near_pair(items[a], items[b], float(embedded[a] @ embedded[b]))
 
         clusters = dup.average_linkage(near_edges, linked)
-        clusters += self._video_clusters(photos, rep, vectors)
+        clusters += self._video_clusters(photos, rep)
         out: list[dup.Group] = []
         stack_of: dict[int, int] = {}  # unit -> the keeper that stands for it in a burst
         clustered = set()
@@ -190,39 +188,34 @@ class Duplicates:
             out += [sorted(s) for s in by_content.values() if len(s) > 1]
         return out
 
-    def _candidates(self, units: list[int], rep: dict[int, int], vectors,
-                    items: dict[int, dup.Item]) -> dict[tuple[int, int], float]:
-        """(a, b) -> cosine for CLIP neighbours above the gate, and for photos shot within a burst gap."""
-        pairs: dict[tuple[int, int], float] = {}
-        if not units:
-            return pairs
-        wanted = set(units)
-        for start in range(0, len(units), 2048):
-            part = units[start:start + 2048]
-            for a, vector in zip(part, vectors.vectors(part)):
-                k = dup.NEIGHBOURS
-                while True:
-                    ids, scores = vectors.search(vector, k + 1)
-                    if len(ids) < k + 1 or scores[-1] < dup.CANDIDATE_COSINE or k >= dup.MAX_NEIGHBOURS:
-                        break
-                    k *= 2
-                for b, cos in zip(ids.tolist(), scores.tolist()):
-                    b = rep.get(b, b)
-                    if cos >= dup.CANDIDATE_COSINE and b != a and b in wanted:
-                        key = (min(a, b), max(a, b))
-                        pairs[key] = max(pairs.get(key, -1.0), cos)
-        timed = sorted((items[i].taken, i) for i in units if items[i].taken is not None)
-        close = [(a, b) for (ta, a), (tb, b) in zip(timed, timed[1:]) if tb - ta <= dup.BURST_GAP_S]
-        close = [(min(a, b), max(a, b)) for a, b in close if (min(a, b), max(a, b)) not in pairs]
-        if close:
-            found = self._vectors_of(vectors, {i for pair in close for i in pair})
-            pairs.update({(a, b): float(found[a] @ found[b]) for a, b in close})
-        return pairs
+    def _embeddings(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Photo id -> its stored unit vector (photos without one left out), read from the catalog."""
+        model_id = self._ctx.model_id()
+        if model_id is None or not ids:
+            return {}
+        dim = self._catalog.model_dim(model_id)
+        out: dict[int, np.ndarray] = {}
+        wanted = set(ids)
+        # most of a library: one pass over every vector beats thousands of IN (...) look-ups
+        for found, matrix in self._catalog.iter_vectors(model_id, dim, ids=None if len(ids) > 2000 else ids):
+            matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+            out.update((i, row) for i, row in zip(found.tolist(), matrix) if i in wanted)
+        return out
 
     @staticmethod
-    def _vectors_of(vectors, ids: set[int]) -> dict[int, np.ndarray]:
-        ordered = sorted(ids)
-        return dict(zip(ordered, vectors.vectors(ordered))) if ordered else {}
+    def _candidates(embedded: dict[int, np.ndarray], items: dict[int, dup.Item]) -> dict[tuple[int, int], float]:
+        """(a, b) -> cosine for embedding neighbours above the gate, and for photos shot within a burst gap."""
+        if not embedded:
+            return {}
+        ids = np.fromiter(embedded, np.int64, len(embedded))
+        matrix = np.stack([embedded[i] for i in ids.tolist()])
+        a, b, cos = dup.neighbour_pairs(matrix)
+        pairs = {(int(x), int(y)): float(c) for x, y, c in zip(ids[a].tolist(), ids[b].tolist(), cos.tolist())}
+        timed = sorted((items[i].taken, i) for i in embedded if items[i].taken is not None)
+        for (ta, x), (tb, y) in zip(timed, timed[1:]):
+            if tb - ta <= dup.BURST_GAP_S and (min(x, y), max(x, y)) not in pairs:
+                pairs[(min(x, y), max(x, y))] = float(embedded[x] @ embedded[y])
+        return pairs
 
     def _fill_signatures(self, items: dict[int, dup.Item], ids: set[int]) -> None:
         """Perceptual hashes and sharpness of *ids*: stored ones, the rest computed now and stored."""
@@ -255,12 +248,13 @@ class Duplicates:
         for start in range(0, len(rows), 1000):
             self._catalog.save_signatures(rows[start:start + 1000])
 
-    def _video_clusters(self, photos: dict[int, Photo], rep: dict[int, int], vectors) -> list[list[int]]:
+    def _video_clusters(self, photos: dict[int, Photo], rep: dict[int, int]) -> list[list[int]]:
         """Videos that are copies: candidates from their moments' neighbours, confirmed by
         :func:`~photosense.core.duplicates.video_pair` (duration and several moments)."""
         model_id = self._ctx.model_id()
         videos = [i for i, p in photos.items() if p.kind == "video" and rep.get(i, i) == i]
-        if vectors is None or model_id is None or len(videos) < 2:
+        vectors = self._ctx.vectors() if len(videos) > 1 else None
+        if vectors is None or model_id is None:
             return []
         frames = self._catalog.frame_ids_by_video(model_id, videos)
         owner = {f: v for v, fs in frames.items() for f in fs}
