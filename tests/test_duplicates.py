@@ -273,3 +273,18 @@ def test_video_copies_need_the_duration_and_most_moments():
 def test_the_catalog_schema_has_the_duplicates_step(fake_library):
     assert fake_library.catalog.schema_version >= 4
     assert fake_library.duplicates.groups() == []
+
+
+def test_video_copies_are_one_group_a_trimmed_or_other_clip_is_not(fake_library, photos_dir):
+    from videos import write_clip
+
+    scenes = [((220, 30, 30), 2.0), ((30, 60, 220), 2.0), ((30, 180, 40), 2.0)]
+    clip = write_clip(photos_dir / "v" / "clip.mp4", scenes)
+    converted = write_clip(photos_dir / "w" / "clip.webm", scenes, size=(128, 96))
+    write_clip(photos_dir / "v" / "trimmed.mp4", scenes[:2])
+    write_clip(photos_dir / "v" / "other.mp4", [((240, 230, 40), 2.0), ((120, 40, 160), 2.0), ((250, 140, 20), 2.0)])
+    fake_library.index([photos_dir])
+    assert fake_library.status()["videos"] == 4
+    groups = fake_library.duplicates.groups()
+    assert [(g.kind, {p.path for p in g.photos}) for g in groups] == [("near", {str(clip), str(converted)})]
+    assert groups[0].keeper.path == str(clip)  # the larger frame

@@ -335,6 +335,8 @@ class Duplicates:
             vectors = self._ctx.vectors()
             if vectors is not None and len(gone):
                 vectors.remove(np.asarray(gone).tolist())  # photos, and the moments of videos
+            self._ctx.drop_stale_moments()  # consumes the record of the deleted moments (already removed)
+            if vectors is not None:
                 vectors.save()
         return {"trashed": [{"path": photos[i].path, "trash_path": t} for i, _, t, _ in done],
                 "freed_bytes": sum(photos[i].size for i, *_ in done), "skipped": skipped}
