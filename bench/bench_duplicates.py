@@ -27,13 +27,16 @@ DIM = 512
 
 
 def _signatures(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.integers(0, 2**63, (n, 19), dtype=np.int64).astype(np.uint64)
+    from photosense.core import duplicates as dup
+
+    return rng.integers(0, 2**63, (n, dup.HASHES, dup.WORDS), dtype=np.int64).astype(np.uint64)
 
 
 def _flip(rng: np.random.Generator, hashes: np.ndarray, bits: int) -> np.ndarray:
+    """The same hashes with *bits* bits of every hash flipped."""
     out = hashes.copy()
-    for b in rng.choice(63, bits, replace=False):
-        out ^= np.uint64(1) << np.uint64(int(b))
+    for b in rng.choice(255, bits, replace=False):
+        out[:, b // 64] ^= np.uint64(1) << np.uint64(int(b % 64))
     return out
 
 
@@ -48,7 +51,7 @@ def synthesize(n: int) -> tuple[Path, dict]:
     """A library of *n* photos with planted exact, near and burst groups (built once)."""
     from photosense.core.catalog import Catalog, PhotoMeta
 
-    folder = OUT / f"duplicates-library-{n}"
+    folder = OUT / f"duplicates-library-{n}-255"
     planted_file = folder / "planted.npz"
     if (folder / "ready").exists():
         z = np.load(planted_file)
@@ -82,10 +85,10 @@ def synthesize(n: int) -> tuple[Path, dict]:
         sizes[i] = 900_000  # below the partial hash's 1 MiB: it covers the whole file, no file to read
         exact_pairs.append((i, add(base[i], hashes[i], digests[i], 900_000, 4000, taken[i])))
     for i in near.tolist():
-        near_pairs.append((i, add(_near(rng, base[i], 0.97), _flip(rng, hashes[i], int(rng.integers(0, 5))),
+        near_pairs.append((i, add(_near(rng, base[i], 0.97), _flip(rng, hashes[i], int(rng.integers(0, 25))),
                                   rng.bytes(16), int(sizes[i]) // 3, 2000, taken[i])))
     for i in burst.tolist():
-        bursts.append([i] + [add(_near(rng, base[i], 0.96), _flip(rng, hashes[i], 6), rng.bytes(16), int(sizes[i]),
+        bursts.append([i] + [add(_near(rng, base[i], 0.96), _flip(rng, hashes[i], 50), rng.bytes(16), int(sizes[i]),
                                  4000, taken[i] + timedelta(seconds=s)) for s in (1, 3)])
     base = np.vstack([base, np.asarray(extra_v, np.float32)])
     hashes = np.vstack([hashes, np.asarray(extra_h, np.uint64)])

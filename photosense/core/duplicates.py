@@ -22,22 +22,24 @@ How a group is found
 
 The thresholds, and where they come from
 ----------------------------------------
-- The perceptual hash is a DCT hash (pHash): a 32x32 grey reduction, its 8x8 lowest frequencies without
-  the mean, one bit per coefficient above their median: 63 bits. Besides the whole frame, each photo
-  has hashes of 18 windows: 95 % and 97.5 % of the frame at 3x3 offsets, so a copy cropped by up to 5 %
-  is compared with the window that frames it alike. A pair is compared 37 ways (frame with frame, and
-  each frame with the other's windows), and the smallest distance counts.
-- Two unrelated photos differ like fair coins: Binomial(63, 1/2), mean 31.5, sigma 4. The candidates
-  are lookalikes, though, and lookalikes share low frequencies: on a reference set of centred objects
-  on black (the Fashion-MNIST *training* split, a worst case; the quality test uses the test split)
-  different items of one class differed by 20 bits in the median instead of 31.5, as if the hash had
-  63 * 20 / 31.5 = 40 independent bits. With 40 effective bits and 37 comparisons, a lookalike passes
-  at t bits with probability <= 37 * P(Binomial(40, 1/2) <= t): 7.8e-4 at t = 7, 3.4e-3 at t = 8. We
-  accept one wrong link per thousand compared lookalikes (average linkage absorbs a lone wrong link):
-  ``HASH_NEAR = 7``. Re-encodes, resizes, format changes, EXIF rotations and light edits changed the
-  reference set's hashes by 0-4 bits, crops by at most 6 after the window search.
-- A burst moves, so its hash only has to rule out "unrelated": ``HASH_BURST = 10``, where that
-  probability reaches 5 % (4.1e-2); the capture time carries the rest.
+- The perceptual hash is a DCT hash (pHash): a 64x64 grey reduction, its 16x16 lowest frequencies
+  without the mean, one bit per coefficient above their median: 255 bits. Besides the whole frame, each
+  photo has hashes of 18 windows: 95 % and 97.5 % of the frame at 3x3 offsets, so a copy cropped by up
+  to 5 % is compared with the window that frames it alike. A pair is compared 37 ways (frame with frame,
+  and each frame with the other's windows), and the smallest distance counts.
+- Why 255 bits and not the usual 63 (8x8): lookalikes (what the embedding proposes) share the lowest
+  frequencies. On reference sets of centred objects on black (a worst case: the Fashion-MNIST
+  *training* split and the bundled demo samples; the quality test uses the test split), 1 % of
+  different items of one class came within 8 of 63 bits (13 %), where transformed copies reach 8 too:
+  no threshold separates them. With 255 bits the same lookalikes stayed at 42 bits or more (16 %), and
+  every copy (re-encoded, resized, cropped 2-5 %, EXIF-rotated, converted, brightened, filtered) within
+  32 (12.5 %, crops after the window search; the others within 24).
+- ``HASH_NEAR = 36``: the middle of that gap, 14 % of the bits. For unrelated photos (fair coins,
+  Binomial(255, 1/2), mean 127.5, sigma 8) passing would take 11 sigma; the risk is lookalikes, and the
+  gap measured above is the margin against them.
+- A burst moves, so its hash only has to rule out "unrelated": ``HASH_BURST = 95``, 4 sigma below an
+  unrelated pair's mean (1 unrelated pair in 30,000 passes by chance); the capture time and the
+  embedding carry the rest. Reference bursts (3-6 px shifts) stayed within 74.
 - ``MAX_CROP = 0.05`` is "a few percent": more than 5 % off a side is a new framing, a photo to keep.
   Two copies' aspect ratios then differ by at most a factor 1 / 0.95, plus one pixel of rounding.
 - ``CANDIDATE_COSINE = 0.90`` only gates candidates: copies stay far above it in CLIP models (the
@@ -62,8 +64,8 @@ from PIL import Image
 from photosense.core.media import open_image
 
 CANDIDATE_COSINE = 0.90
-HASH_NEAR = 7
-HASH_BURST = 10
+HASH_NEAR = 36
+HASH_BURST = 95
 MAX_CROP = 0.05
 LINKAGE = 0.5
 BURST_GAP_S = 5.0
@@ -75,7 +77,8 @@ VIDEO_FRAME_SHARE = 0.8
 VIDEO_MOMENT_S = 1.0  # moments of two clips are the same moment when this close in time
 
 SIGNATURE_SIDE = 128  # the small decode that hashes and sharpness are computed on
-_HASH_SIDE, _HASH_BLOCK = 32, 8
+_HASH_SIDE, _HASH_BLOCK = 64, 16
+WORDS = _HASH_BLOCK * _HASH_BLOCK // 64  # uint64 words a hash
 WINDOWS: tuple[tuple[float, float, float], ...] = tuple(
     (scale, ox, oy) for scale in (0.95, 0.975) for ox in (0.0, 0.5, 1.0) for oy in (0.0, 0.5, 1.0))
 HASHES = 1 + len(WINDOWS)
@@ -97,15 +100,15 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT = _dct_matrix(_HASH_SIDE)
 
 
-def _phash(pixels: np.ndarray) -> int:
-    """63-bit DCT hash of a 32x32 grey array."""
+def _phash(pixels: np.ndarray) -> np.ndarray:
+    """255-bit DCT hash (WORDS uint64) of a 64x64 grey array."""
     coeffs = (_DCT @ pixels @ _DCT.T)[:_HASH_BLOCK, :_HASH_BLOCK].ravel()[1:]
     bits = coeffs > np.median(coeffs)
-    return int(np.packbits(np.concatenate([[False], bits])).view(">u8")[0])
+    return np.packbits(np.concatenate([[False], bits])).view(">u8").astype(np.uint64)
 
 
 def signature_of_image(image: Image.Image) -> tuple[np.ndarray, float]:
-    """(perceptual hashes: the frame then every window, uint64; sharpness) of an upright image."""
+    """(perceptual hashes: the frame then every window, (HASHES, WORDS) uint64; sharpness) of an upright image."""
     gray = image.convert("L")
     width, height = gray.size
     side = (_HASH_SIDE, _HASH_SIDE)
@@ -131,12 +134,12 @@ def sharpness(gray: Image.Image) -> float:
 
 
 def hash_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest Hamming distance between signatures a and b, (..., HASHES) uint64 each: frame to frame,
-    and each frame to the other's windows."""
-    a = np.asarray(a, np.uint64)
-    b = np.asarray(b, np.uint64)
-    pairs = np.concatenate([a[..., :1] ^ b, b[..., :1] ^ a[..., 1:]], axis=-1)
-    bits = _POPCOUNT[pairs.view(np.uint8)].reshape(*pairs.shape, 8).sum(axis=-1)
+    """Smallest Hamming distance between signatures a and b, (..., HASHES, WORDS) uint64 each: frame to
+    frame, and each frame to the other's windows."""
+    a = np.ascontiguousarray(a, np.uint64)
+    b = np.ascontiguousarray(b, np.uint64)
+    pairs = np.ascontiguousarray(np.concatenate([a[..., :1, :] ^ b, b[..., :1, :] ^ a[..., 1:, :]], axis=-2))
+    bits = _POPCOUNT[pairs.view(np.uint8)].reshape(*pairs.shape[:-1], 8 * pairs.shape[-1]).sum(axis=-1)
     return bits.min(axis=-1)
 
 

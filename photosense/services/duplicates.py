@@ -223,8 +223,8 @@ class Duplicates:
         missing = []
         for i in ids:
             s = stored.get(i)
-            if s is not None and s.hashes is not None:
-                items[i].signature = np.frombuffer(s.hashes, "<u8").astype(np.uint64)
+            if s is not None and s.hashes is not None and len(s.hashes) == 8 * dup.HASHES * dup.WORDS:
+                items[i].signature = np.frombuffer(s.hashes, "<u8").astype(np.uint64).reshape(dup.HASHES, dup.WORDS)
                 items[i].sharpness = s.sharpness
             elif items[i].kind == "photo":
                 missing.append(i)
