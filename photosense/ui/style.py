@@ -96,6 +96,18 @@ def draw_play(painter: QPainter, rect: QRectF, color: QColor) -> None:
     painter.fillPath(path, color)
 
 
+@cache
+def play_icon(color: str = "#ffffff") -> QIcon:
+    """A filled play triangle (the primary "Play" button's, white on the accent)."""
+    pixmap = QPixmap(48, 48)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    draw_play(painter, QRectF(15, 11, 22, 26), QColor(color))
+    painter.end()
+    return QIcon(pixmap)
+
+
 def draw_badge(painter: QPainter, image: QRect, text: str, moment: bool = False) -> None:
     """A video's badge in the bottom right corner of *image*: a play triangle and *text* (its length, or a
     hit's moment "0:04 / 0:42", on the accent colour)."""

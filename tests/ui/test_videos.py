@@ -148,7 +148,7 @@ def test_the_details_show_a_video_with_its_filmstrip(qtbot, make_window, video_l
     assert [i.data(RelevantRole) for i in rows] == [t >= 4.0 for t in times]
     assert [i.data(BestRole) for i in rows].count(True) == 1
     matching = sum(t >= 4.0 for t in times)
-    assert details.moments_title.text() == f"{len(times)} MOMENTS · {matching} MATCH{'ES' * (matching > 1)} THE SEARCH"
+    assert details.moments_title.text() == f"{len(times)} MOMENTS · {matching} MATCH{'ES' * (matching == 1)} THE SEARCH"
     at = c.photos.item(clip).at
     assert details.play_button.text() == f"Play from 0:0{int(at)}"
     qtbot.waitUntil(lambda: all(i.data(ReadyRole) for i in rows), timeout=10_000)  # made on workers

@@ -26,6 +26,7 @@ class Screen(QWidget):
         super().__init__(parent)
         self.setObjectName("playerScreen")
         self.setMinimumSize(320, 180)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # keys go to the dialog through it
         self.image: QImage | None = None
         self.message = "Loading…"
 
@@ -157,6 +158,11 @@ class PlayerDialog(QDialog):
         layout.setSpacing(0)
         layout.addWidget(self.screen_view, 1)
         layout.addLayout(controls)
+        for button in (self.similar_button, self.system_button):
+            button.setAutoDefault(False)  # Enter never clicks a button behind the user's back
+        for control in (self.play_button, self.slider, self.similar_button, self.system_button):
+            control.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the keys (Space, arrows) to the player
+        self.screen_view.setFocus()
         self._show_play_state()
 
     # -- what the thread sends ------------------------------------------------------------------

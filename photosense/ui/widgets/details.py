@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea, QSizePolicy,
+from PySide6.QtWidgets import (QFormLayout, QLabel, QMenu, QPushButton, QScrollArea, QSizePolicy,
                                QToolButton, QVBoxLayout, QWidget)
 
 from photosense.ui import style
@@ -95,7 +95,7 @@ class DetailsPanel(QScrollArea):
         self.filmstrip = Filmstrip(loader, self.video_box)
         self.filmstrip.momentClicked.connect(self._moment_clicked)
         self.filmstrip.momentMenu.connect(self._moment_menu)
-        self.play_button = QPushButton(style.icon("resume"), "Play", self.video_box)
+        self.play_button = QPushButton(style.play_icon(), "Play", self.video_box)
         self.play_button.setObjectName("primary")
         self.play_button.setToolTip("Play in PhotoSense (picture only)")
         self.play_button.clicked.connect(lambda: self.playRequested.emit(self.video_path, self.moment() or 0.0))
@@ -103,15 +103,13 @@ class DetailsPanel(QScrollArea):
         self.similar_button.setObjectName("link")
         self.similar_button.setText("Find similar")
         self.similar_button.clicked.connect(lambda: self.similarRequested.emit(self.video_path, self.moment()))
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.play_button)
-        buttons.addWidget(self.similar_button)
-        buttons.addStretch(1)
+        self.similar_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         box = QVBoxLayout(self.video_box)
         box.setContentsMargins(0, 4, 0, 0)
-        box.setSpacing(8)
-        box.addLayout(buttons)
+        box.setSpacing(6)
+        box.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addWidget(self.similar_button, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addSpacing(6)
         box.addWidget(self.moments_title)
         box.addWidget(self.filmstrip)
         self.menu: QMenu | None = None
@@ -172,7 +170,7 @@ class DetailsPanel(QScrollArea):
         matching = sum(m.relevant for m in moments)
         count = f"{len(moments)} MOMENT{'S' * (len(moments) != 1)}"
         if matching:
-            count += f" · {matching} MATCH{'ES' * (matching != 1)} THE SEARCH"
+            count += f" · {matching} MATCH{'ES' * (matching == 1)} THE SEARCH"
         elif best is not None:
             count += f" · BEST MATCH AT {clock(best)}"
         self.moments_title.setText(count if moments else "NOT INDEXED YET")

@@ -8,7 +8,8 @@ import math
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt,
                             Signal)
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (QAbstractItemView, QListView, QSizePolicy, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem)
 
 from photosense.ui import style
 from photosense.ui.thumbnailer import ThumbnailLoader
@@ -19,7 +20,7 @@ RelevantRole = Qt.ItemDataRole.UserRole + 2  # passes the search's relevance cut
 BestRole = Qt.ItemDataRole.UserRole + 3  # the moment the hit matched at
 ReadyRole = Qt.ItemDataRole.UserRole + 4  # its frame has arrived (or cannot be made)
 
-FRAME = QSize(68, 46)  # the frame's box
+FRAME = QSize(66, 44)  # the frame's box: three to a row in the panel's default 228 px
 CELL = QSize(FRAME.width() + 8, FRAME.height() + 24)  # frame, time, margins
 MATCH = QColor("#f59e0b")  # amber: reads as "found here" next to the accent blue of the selection
 
@@ -129,13 +130,22 @@ class MomentDelegate(QStyledItemDelegate):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(QRectF(image).adjusted(-width / 2, -width / 2, width / 2, width / 2), 3, 3)
         text = QRect(cell.left(), image.bottom() + 4, cell.width(), 16)
-        painter.setPen(QColor("#b45309") if relevant or best else QColor(style.TEXT_DIM))
+        color = QColor("#b45309") if relevant or best else QColor(style.TEXT_DIM)
         font = painter.font()
         font.setPixelSize(11)
         font.setBold(bool(relevant or best))
         painter.setFont(font)
-        painter.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                         index.data(Qt.ItemDataRole.DisplayRole) or "")
+        label = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        if best:  # the moment the search found: "▶ 0:42", the triangle drawn (no font glyph needed)
+            width = painter.fontMetrics().horizontalAdvance(label) + 10
+            left = text.center().x() - width // 2
+            style.draw_play(painter, QRectF(left, text.top() + 3.5, 6, 7), color)
+            text = QRect(left + 10, text.top(), width, text.height())
+            painter.setPen(color)
+            painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label)
+        else:
+            painter.setPen(color)
+            painter.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
         painter.restore()
 
 
@@ -163,6 +173,8 @@ class Filmstrip(QListView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QListView.Shape.NoFrame)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # as wide as the panel
+        self.setMinimumWidth(CELL.width())
         self.setItemDelegate(MomentDelegate(self))
         self.setMouseTracking(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -187,7 +199,8 @@ class Filmstrip(QListView):
             self.momentMenu.emit(index.data(TimeRole), self.viewport().mapToGlobal(pos))
 
     def _fit_height(self) -> None:
-        columns = max(1, self.viewport().width() // CELL.width()) if self.viewport().width() > 0 else 3
+        width = self.viewport().width()
+        columns = max(1, (width - 1) // CELL.width()) if width > 0 else 3  # as QListView wraps: past right()
         rows = math.ceil(self.moments.rowCount() / columns)
         self.setFixedHeight(rows * CELL.height() + 2 * self.frameWidth())
 

@@ -12,7 +12,7 @@ from photosense.core.query import HELP
 from photosense.ui import style
 
 DEBOUNCE_MS = 150
-EXAMPLES = "Search your photos — try “dog on a beach”, “red dress”, “sunset over the sea”"
+EXAMPLES = "Search your photos and videos — try “dog on a beach”, “red dress”, “sunset over the sea”"
 LOADING = "Loading the search model… you can browse meanwhile"
 UNAVAILABLE = "Search is unavailable: the model could not be loaded"
 
