@@ -75,13 +75,15 @@ def screenshot(display: str, path: Path) -> None:
 
 
 def run_app(display: str, library: Path, steps: list[str], tmp: Path, prefix: str,
-            command: tuple[str, ...] = ("gui",)) -> dict[str, dict]:
-    """Run ``photosense --library LIB gui`` on *display*, screenshot each step; returns each step's facts."""
+            command: tuple[str, ...] = ("gui",), fake_model: bool = False) -> dict[str, dict]:
+    """Run ``photosense --library LIB gui`` on *display*, screenshot each step; returns each step's facts.
+    *fake_model*: the library was indexed with the tests' fake colour embedder."""
     facts_read, facts_write = os.pipe()
     shots_read, shots_write = os.pipe()
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "E2E_STEPS": ",".join(steps),
            "E2E_FACTS_FD": str(facts_write), "E2E_SHOTS_FD": str(shots_read),
-           "PHOTOSENSE_SETTINGS": str(tmp / f"{prefix}.ini"), "PHOTOSENSE_LOG_DIR": str(tmp / "logs")}
+           "PHOTOSENSE_SETTINGS": str(tmp / f"{prefix}.ini"), "PHOTOSENSE_LOG_DIR": str(tmp / "logs"),
+           "E2E_FAKE_MODEL": "1" if fake_model else "0"}
     log_path = tmp / f"{prefix}-app.log"
     with open(log_path, "w") as log:
         app = subprocess.Popen([sys.executable, str(RUNNER), "--library", str(library), *command], env=env,
@@ -171,3 +173,57 @@ def test_real_window_albums_tags_and_prompt_set_editor(display, indexed_library,
     assert facts["editor"]["preview"]
     for step in facts:
         assert_not_blank(SHOTS / f"organize-{step}.png")
+
+
+def scene(colour: tuple[int, int, int], seed: int):
+    """A clip source: *colour* with a lighter horizon band and a white ball crossing it (motion to see)."""
+    from PIL import Image, ImageDraw
+
+    light = tuple(min(255, c + 50) for c in colour)
+
+    def draw(t: float):
+        image = Image.new("RGB", (320, 180), colour)
+        pen = ImageDraw.Draw(image)
+        pen.rectangle((0, 110, 320, 180), fill=light)
+        x = (40 + seed * 70 + t * 60) % 360 - 20
+        pen.ellipse((x - 14, 70, x + 14, 98), fill=(250, 250, 250))
+        return image
+
+    return draw
+
+
+@pytest.mark.slow  # a real window in a real process; the fake embedder: no torch
+def test_real_window_videos_search_filmstrip_and_player(display, tmp_path):
+    from fakes import COLORS
+    from fakes import NAME as FAKE_MODEL
+    from videos import write_clip
+
+    from conftest import write_colors
+    from photosense import Library
+
+    media = tmp_path / "media"
+    write_colors(media, per_color=3)
+    c = COLORS
+    write_clip(media / "beach.mp4", [(scene(c["red"], 0), 4.0), (scene(c["blue"], 1), 6.0)], fps=25, gop=25,
+               size=(320, 180))
+    write_clip(media / "garden.mov", [(scene(c["green"], 2), 5.0), (scene(c["yellow"], 3), 4.0)], fps=25,
+               size=(320, 180))
+    write_clip(media / "night.webm", [(scene(c["blue"], 4), 3.0)], fps=25, size=(320, 180))
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
+        assert lib.index([media]).indexed == 15
+    facts = run_app(display, tmp_path / "library", ["browse", "video-search", "video-player"], tmp_path, "videos",
+                    fake_model=True)
+    browse = facts["browse"]
+    assert browse["count"] == "12 photos, 3 videos" and browse["status"].startswith("12 photos · 3 videos")
+    assert browse["badges"] == {"beach.mp4": "0:10", "garden.mov": "0:09", "night.webm": "0:03"}
+    search = facts["video-search"]
+    assert search["query"] == ["text", "blue"] and search["badges"]["beach.mp4"].startswith("0:0")
+    assert "garden.mov" not in search["badges"]
+    moments = search["moments"]
+    assert [t >= 4.0 for t, _relevant, _best in moments] == [relevant for _t, relevant, _best in moments]
+    (best,) = [t for t, _relevant, is_best in moments if is_best]
+    assert best >= 4.0
+    path, position = facts["video-player"]["player"]
+    assert path.endswith("beach.mp4") and position >= best + 1.0
+    for step in facts:
+        assert_not_blank(SHOTS / f"videos-{step}.png")

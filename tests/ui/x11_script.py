@@ -16,7 +16,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from photosense.ui.bridge import Query
-from photosense.ui.models.photo_model import StateRole
+from photosense.ui.models.photo_model import BadgeRole, PathRole, StateRole
+from photosense.ui.widgets.filmstrip import ReadyRole
 
 ValueRole = Qt.ItemDataRole.UserRole + 2
 CountRole = Qt.ItemDataRole.UserRole + 3
@@ -137,9 +138,36 @@ class Steps(QObject):
         yield lambda: (on_screen(self.window.editor) and bool(self.window.editor.previews)
                        and not self.window.editor.previewing and thumbnails_painted(self.window.editor.preview_view))
 
+    # -- videos (a library of clips and colour photos on the fake embedder) ------------------------
+
+    def video_row(self, name: str) -> int:
+        return next(r for r, p in enumerate(self.c.photos.paths()) if os.path.basename(p) == name)
+
+    def video_details_shown(self) -> bool:
+        strip = self.window.details.filmstrip
+        rows = [strip.moments.index(r, 0) for r in range(strip.moments.rowCount())]
+        return (self.details_shown() and self.window.details.video_path == self.c.selection[0] and bool(rows)
+                and all(i.data(ReadyRole) for i in rows) and on_screen(strip))
+
+    def video_search(self) -> Iterator[Condition]:
+        self.window.search.setFocus()
+        QTest.keyClicks(self.window.search, "blue", Qt.KeyboardModifier.NoModifier, 40)
+        yield lambda: self.c.query == Query("text", "blue") and self.settled()
+        self.window.grid.setFocus()
+        self.window.grid.setCurrentIndex(self.c.photos.index(self.video_row("beach.mp4"), 0))
+        yield lambda: self.video_details_shown() and any(m.relevant for m in self.c.moments)
+
+    def video_player(self) -> Iterator[Condition]:
+        QTest.keyClick(self.window.grid, Qt.Key.Key_Return)  # plays the selected hit from its moment
+        player = self.window.photo_actions.player
+        at = self.c.moment_of(player.path) or 0.0
+        yield lambda: on_screen(player) and player.screen_view.image is not None and player.position >= at + 1.0
+
     def close_step(self, name: str) -> None:
         """Close what the step opened."""
         w = self.window
+        if name == "video-player" and w.photo_actions.player is not None:
+            QTest.keyClick(w.photo_actions.player, Qt.Key.Key_Escape)
         if name == "preview" and w.photo_actions.preview is not None:
             QTest.keyClick(w.photo_actions.preview, Qt.Key.Key_Escape)
         if name == "editor" and w.editor is not None:
@@ -158,7 +186,13 @@ class Steps(QObject):
                 "albums": [[i.text(0), i.data(0, CountRole)] for i in w.sidebar.rows("album")],
                 "tags": [[i.data(0, ValueRole), i.data(0, CountRole)] for i in w.sidebar.rows("tag")],
                 "detail_tags": [r.key for r in w.details.tags.rows],
-                "preview": w.editor.matches.paths() if w.editor is not None else []}
+                "preview": w.editor.matches.paths() if w.editor is not None else [],
+                "badges": {os.path.basename(i.data(PathRole)): i.data(BadgeRole) for i in
+                           (c.photos.index(r, 0) for r in range(c.photos.rowCount())) if i.data(BadgeRole)},
+                "moments": [[m.t, m.relevant, m.best] for m in c.moments],
+                "player": ([w.photo_actions.player.path, w.photo_actions.player.position]
+                           if w.photo_actions.player is not None else None),
+                "status": w.status_label.text()}
 
     def _next(self) -> None:
         if not self.names:
