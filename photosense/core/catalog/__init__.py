@@ -2,7 +2,7 @@
 
 One connection (``connection.CatalogConnection``: WAL, migrations, transactions, storage errors)
 with one mixin per table group: folders, photos, embeddings, frames (video moments), failures, tags,
-albums and filters.
+albums, filters, duplicates and stacks.
 """
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from photosense.core.catalog.frames import FrameTable
 from photosense.core.catalog.photos import PhotoTable
 from photosense.core.catalog.records import (EXCLUDED, FRAME_BASE, MANUAL, MANUAL_SET, MATCH, PINNED, SMART, Album,
                                              Failure, FileState, Folder, Photo, PhotoMeta, Tag, is_frame_vector)
+from photosense.core.catalog.stacks import StackRows, StackTable
 from photosense.core.catalog.tags import TagTable
 
 __all__ = ["Catalog", "CATALOG_NAME", "fold", "Album", "Failure", "FileState", "Folder", "Photo", "PhotoMeta",
-           "Tag", "FRAME_BASE", "is_frame_vector", "SMART", "MANUAL", "MATCH", "PINNED", "EXCLUDED", "MANUAL_SET"]
+           "Tag", "StackRows", "FRAME_BASE", "is_frame_vector", "SMART", "MANUAL", "MATCH", "PINNED", "EXCLUDED",
+           "MANUAL_SET"]
 
 
 class Catalog(FolderTable, PhotoTable, EmbeddingTable, FrameTable, FailureTable, TagTable, AlbumTable,
-              FilterQueries, DuplicateTable):
+              FilterQueries, DuplicateTable, StackTable):
     """One library's catalog: thread-safe, one SQLite connection shared by every table group."""

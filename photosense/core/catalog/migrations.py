@@ -174,6 +174,24 @@ def _v4(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+def _v5(db: sqlite3.Connection) -> None:
+    """Stacks in results: which duplicate group or burst each indexed item belongs to, kept up to date
+    after indexing (``services/stacks.py``), so search, albums and the grid fold a stack into one hit."""
+    for stmt in (
+        # one row per item the stacker has seen: stack_id NULL when it is in no stack; indexed_at is the
+        # photos.indexed_at it was grouped at (a re-embedded item is grouped again); rank 0 is the
+        # stack's keeper (its cover in listings), then the rest in keeper preference; kind: the stack's
+        """CREATE TABLE stacks(
+               photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+               stack_id INTEGER,
+               kind TEXT CHECK(kind IN ('exact', 'near', 'burst')),
+               rank INTEGER NOT NULL DEFAULT 0,
+               indexed_at REAL NOT NULL)""",
+        "CREATE INDEX stacks_stack ON stacks(stack_id, rank) WHERE stack_id IS NOT NULL",
+    ):
+        db.execute(stmt)
+
+
 # Append-only: never edit a released step, add the next one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
