@@ -49,7 +49,7 @@ class Playback(QObject):
         self.path = path
         self._cv = threading.Condition()
         self._generation = 0
-        self._seek: tuple[int, float] | None = None  # (generation, seconds) not yet taken by the thread
+        self._seek: tuple[int, float, bool] | None = None  # (generation, seconds, exact) not taken yet
         self._size = (640, 360)  # the box frames are fitted into, in device pixels
         self._ahead = 0
         self._stopping = False
@@ -65,11 +65,12 @@ class Playback(QObject):
         self._thread.start()
         return generation
 
-    def seek(self, t: float) -> int:
-        """Go to *t* seconds: frames of older generations are no longer wanted. Returns the new generation."""
+    def seek(self, t: float, exact: bool = True) -> int:
+        """Go to *t* seconds: frames of older generations are no longer wanted. Returns the new generation.
+        Not *exact* (scrubbing): the generation starts at the keyframe before *t*, at once."""
         with self._cv:
             self._generation += 1
-            self._seek = (self._generation, max(0.0, float(t)))
+            self._seek = (self._generation, max(0.0, float(t)), exact)
             self._cv.notify_all()
             return self._generation
 
@@ -141,8 +142,9 @@ class Playback(QObject):
                 seek, self._seek = self._seek, None
                 size = self._size
             if seek is not None:
-                generation, target = seek
+                generation, target, exact = seek
                 frames, last = _decoded(container, stream, start + int(target / tb)), None
+                target = target if exact else 0.0
             frame = next(frames, None)
             if frame is None:
                 frames = None

@@ -235,6 +235,36 @@ def test_the_context_menu_of_a_video_hit(qtbot, make_window, video_library, vide
     assert Counter(label_of(p) for p in c.photos.paths()[:2]) == {"blue": 2}
 
 
+def test_the_player_scrubs_by_keyframes_lands_exactly_and_plays_again_from_the_start(qtbot, video_folder):
+    from photosense.ui.dialogs.player import PlayerDialog
+
+    player = PlayerDialog(str(video_folder[1]), 0.0, autoplay=False)  # keyframes every second
+    qtbot.addWidget(player)
+    shown = recorder(player)
+    player.show()
+    qtbot.waitUntil(lambda: bool(shown) and player.slider.isEnabled(), timeout=10_000)
+    assert shown == [0.0] and not player.playing and player.time_label.text() == "0:00 / 0:08"
+    player.slider.setSliderDown(True)  # dragging: the keyframe before, at once
+    player.slider.setValue(5500)
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=10_000)
+    assert shown[1] == pytest.approx(5.0)
+    player.slider.setSliderDown(False)  # let go: the exact frame
+    qtbot.waitUntil(lambda: len(shown) == 3, timeout=10_000)
+    assert shown[2] == pytest.approx(5.5) and not player.playing
+    player.seek(7.5)
+    qtbot.waitUntil(lambda: len(shown) == 4, timeout=10_000)
+    qtbot.keyClick(player, Qt.Key.Key_Space)  # plays to the end, then stops there
+    assert player.playing
+    qtbot.waitUntil(lambda: not player.playing, timeout=10_000)
+    assert shown[-1] == pytest.approx(7.9) and colour_of(player.screen_view.image) == "blue"
+    ended = len(shown)
+    qtbot.keyClick(player, Qt.Key.Key_Space)  # again: from the start
+    qtbot.waitUntil(lambda: len(shown) > ended, timeout=10_000)
+    assert shown[ended] == 0.0 and player.playing
+    player.close()
+    assert not player.playback.running
+
+
 def test_a_video_that_cannot_be_played_says_so(qtbot, tmp_path):
     from photosense.ui.dialogs.player import PlayerDialog
 

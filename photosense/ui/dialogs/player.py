@@ -104,6 +104,7 @@ class PlayerDialog(QDialog):
         self._tick.timeout.connect(self._pump)
         self._setting_slider = False
         self._resume_after_drag = False
+        self._exact_at: float | None = None  # the last exact seek (a click on the groove makes one)
         self._build()
         self.playback = Playback(path, self)
         self.playback.opened.connect(self._on_opened)
@@ -275,8 +276,9 @@ class PlayerDialog(QDialog):
     def toggle(self) -> None:
         self.pause() if self.playing else self.play()
 
-    def seek(self, t: float) -> None:
-        """Show the frame at *t* seconds (and play on from there if playing)."""
+    def seek(self, t: float, exact: bool = True) -> None:
+        """Show the frame at *t* seconds (and play on from there if playing); not *exact*: the keyframe
+        before it, at once (while the slider is dragged)."""
         duration = self.info.duration if self.info is not None else 0.0
         t = max(0.0, min(t, duration) if duration else t)
         self._tick.stop()
@@ -284,18 +286,22 @@ class PlayerDialog(QDialog):
         self._buffer.clear()
         self._waiting_first, self._ended = True, False
         self.position = t
-        self.generation = self.playback.seek(t)
+        self.generation = self.playback.seek(t, exact)
+        self._exact_at = t if exact else None
         self._show_time()
 
     def _on_slider(self, value: int) -> None:
         if not self._setting_slider:
-            self.seek(value / 1000)
+            self.seek(value / 1000, exact=not self.slider.isSliderDown())
 
     def _drag_started(self) -> None:
         self._resume_after_drag = self.playing
         self.pause()
 
     def _drag_ended(self) -> None:
+        t = self.slider.value() / 1000
+        if self._exact_at is None or abs(t - self._exact_at) > 1e-3:
+            self.seek(t)  # the exact frame where the handle was let go
         if self._resume_after_drag:
             self.play()
 
