@@ -198,6 +198,12 @@ class Filmstrip(QListView):
         if index.isValid():
             self.momentMenu.emit(index.data(TimeRole), self.viewport().mapToGlobal(pos))
 
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.momentClicked.emit(self.currentIndex().data(TimeRole))  # the keyboard's click
+            return
+        super().keyPressEvent(event)
+
     def _fit_height(self) -> None:
         width = self.viewport().width()
         columns = max(1, (width - 1) // CELL.width()) if width > 0 else 3  # as QListView wraps: past right()
