@@ -24,12 +24,13 @@ from photosense.services.context import LibraryContext
 from photosense.services.duplicates import Duplicates
 from photosense.services.indexing import IndexingService, IndexSummary
 from photosense.services.organizer import Organizer
-from photosense.services.search import SearchService
+from photosense.services.search import Moment, SearchService
+from photosense.services.stacks import Stack, Stacks
 from photosense.services.tags import Tags
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Library", "IndexSummary"]
+__all__ = ["Library", "IndexSummary", "Stack"]
 
 
 class Library:
@@ -47,6 +48,7 @@ class Library:
         self.tags = Tags(self.context, self.organizer, self.search_service)
         self.albums = Albums(self.context, self.organizer, self.search_service)
         self.duplicates = Duplicates(self.context)
+        self.stacks = Stacks(self.context, self.search_service, self.duplicates)  # follows indexing and trash
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *, model: str | None = None,
@@ -127,16 +129,41 @@ class Library:
 
     # -- search -----------------------------------------------------------------------------
 
-    def search(self, text: str, limit: int = 50, *, show_all: bool = False) -> list[Hit]:
+    def search(self, text: str, limit: int = 50, *, show_all: bool = False, stack: bool | None = None) -> list[Hit]:
         """Photos matching a query, best first: only those above the relevance cut-off unless
         *show_all*. The query language (weighted +/- terms, folder:/after:/before:/tag:/camera:
-        filters) is described in ``photosense.core.query.HELP``."""
-        return self.search_service.search(text, limit, show_all=show_all)
+        filters) is described in ``photosense.core.query.HELP``. With *stack* (default:
+        :attr:`stacking`) a stack of duplicates or a burst shows once, as its best hit, with
+        ``Hit.stack`` members (:meth:`stack` lists them)."""
+        return self.search_service.search(text, limit, show_all=show_all, stack=stack)
 
-    def similar(self, path: str | os.PathLike[str], limit: int = 50, *, at: float | None = None) -> list[Hit]:
+    def similar(self, path: str | os.PathLike[str], limit: int = 50, *, at: float | None = None,
+                stack: bool | None = None) -> list[Hit]:
         """Items most similar to *path*: a library photo or video (left out of its own results) or any
-        image or video file; *at* (seconds) picks a video's moment."""
-        return self.search_service.similar(path, limit, at=at)
+        image or video file; *at* (seconds) picks a video's moment; *stack* as in :meth:`search`."""
+        return self.search_service.similar(path, limit, at=at, stack=stack)
+
+    # -- stacks -----------------------------------------------------------------------------
+
+    @property
+    def stacking(self) -> bool:
+        """Whether search, albums and :meth:`photos` fold stacks (duplicates, bursts): the library's
+        setting, on unless turned off."""
+        return self.stacks.enabled
+
+    def set_stacking(self, on: bool) -> None:
+        """Turn stacking in results on or off for this library (remembered in its catalog)."""
+        self.stacks.set_enabled(on)
+
+    def stack(self, item: int | str | os.PathLike[str] | Hit) -> list[Hit]:
+        """Expand a stack: the members of the stack of *item* (a path, an id or a Hit), keeper first;
+        just the item when it is in no stack."""
+        return self.stacks.members(item)
+
+    def moments(self, path: str | os.PathLike[str], query: str | None = None) -> list[Moment]:
+        """A library video's sampled moments in time order; with *query*, each scored and judged against
+        the search's relevance cut-off (for a filmstrip that marks the matching moments)."""
+        return self.search_service.moments(path, query)
 
     def image_vector(self, path: str | os.PathLike[str]) -> np.ndarray:
         """Embed any image file with the library's model (raises UsageError if it is unusable)."""
@@ -194,13 +221,22 @@ class Library:
                 log.info("check: repaired %d problems", len(problems))
             return problems
 
-    def photos(self, folder: str | os.PathLike[str] | None = None) -> list[tuple[int, str]]:
-        """(id, path) of every photo of the library, or of one library folder; newest first."""
+    def photos(self, folder: str | os.PathLike[str] | None = None, *, stack: bool | None = None,
+               counts: bool = False) -> list[tuple]:
+        """(id, path) of every photo of the library, or of one library folder; newest first. With *stack*
+        (default: :attr:`stacking`) a stack shows once, as its keeper; with *counts* each row is
+        (id, path, how many items it stands for)."""
         if folder is None:
-            return self.catalog.photo_paths()
-        key = paths.normalize(folder)
-        match = next((f for f in self.catalog.folders() if f.path == key), None)
-        return self.catalog.photo_paths(match.id) if match is not None else []
+            rows = self.catalog.photo_paths()
+        else:
+            key = paths.normalize(folder)
+            match = next((f for f in self.catalog.folders() if f.path == key), None)
+            rows = self.catalog.photo_paths(match.id) if match is not None else []
+        if not (self.stacking if stack is None else stack):
+            return [(i, p, 1) for i, p in rows] if counts else rows
+        where = dict(rows)
+        folded = self.search_service.fold([i for i, _ in rows], cover="keeper")
+        return [(i, where[i], n) for i, n in folded] if counts else [(i, where[i]) for i, n in folded]
 
     def photo(self, path: str | os.PathLike[str]) -> Photo:
         """The catalog record of a library photo (raises :class:`NotInLibrary`)."""

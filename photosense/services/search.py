@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from photosense.core import paths, video
+from photosense.core import stacks as stacking
 from photosense.core.calibration import RELEVANCE_CUTOFF, Calibrator
 from photosense.core.catalog import FRAME_BASE, Catalog, Photo, is_frame_vector
 from photosense.core.errors import ImageError, NotInLibrary, UsageError
@@ -27,6 +28,7 @@ from photosense.core.search import Hit
 from photosense.services.context import LibraryContext
 
 RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009); only used with 2+ sources
+BULK_STACKS = 2000  # folding more ids than this reads every stack at once instead of looking them up
 
 
 @dataclass
@@ -53,6 +55,15 @@ class CompiledQuery:
         for vector, background, weight in self.negatives:
             out |= calibrator.probabilities(images, vector[None], background)[:, 0] >= RELEVANCE_CUTOFF / weight
         return out
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A sampled moment of a video: its time, and how it answers a query (when one was given)."""
+
+    t: float
+    score: float | None = None  # cosine to the query
+    relevant: bool = False  # passes the search's calibrated cut-off, judged as search() judges items
 
 
 @dataclass
@@ -181,9 +192,10 @@ class SearchService:
             negatives.append((v, calibrator.background(v[None]), term.weight))
         return CompiledQuery(query, vector, background, negatives)
 
-    def search(self, text: str, limit: int = 50, show_all: bool = False) -> list[Hit]:
+    def search(self, text: str, limit: int = 50, show_all: bool = False, stack: bool | None = None) -> list[Hit]:
         """Photos matching a query (see core.query.HELP), best first, above the relevance cut-off
-        unless *show_all*. Filters restrict an exact search, so they never lose true matches."""
+        unless *show_all*. Filters restrict an exact search, so they never lose true matches. With
+        *stack* (default: the library's setting) a stack shows once, as its best hit (``Hit.stack``)."""
         query = parse(text or "")
         if not (query.positive or query.negative or query.filters):
             raise UsageError("The search query is empty.")
@@ -192,47 +204,86 @@ class SearchService:
             return []
         allowed = np.asarray(self.catalog.filter_photo_ids(query.filters), np.int64) if query.filters else None
         compiled = self.compile(query)
+        stack = self.stacking if stack is None else stack
         if compiled.vector is None:  # filters (and maybe negatives) only: newest first
-            return self._listing(compiled, allowed, limit)
-        rankings = [source.rank(compiled, allowed, limit, show_all) for source in self.sources]
+            return self._listing(compiled, allowed, limit, stack)
+        want = limit
+        while True:  # folded stacks leave fewer hits: look further, as the sources do for their cut-off
+            rankings = [source.rank(compiled, allowed, want, show_all) for source in self.sources]
+            ranked = fuse(rankings, want)
+            folded = self.fold([i for i, _, _ in ranked], allowed=allowed) if stack else [(i, 1) for i, _, _ in ranked]
+            if len(folded) >= limit or len(ranked) < want or want >= 16 * limit:
+                break
+            want *= 2
         moments = {i: t for r in rankings for i, t in r.moments.items()}
-        ranked = fuse(rankings, limit)
-        return self.hits([(i, s, matched, moments.get(i)) for i, s, matched in ranked])
+        found = {i: (s, matched) for i, s, matched in ranked}
+        return self.hits([(i, *found[i], moments.get(i)) for i, _ in folded[:limit]], dict(folded))
 
-    def hits(self, ranked: Sequence[tuple[int, float, tuple[str, ...], float | None]]) -> list[Hit]:
+    def hits(self, ranked: Sequence[tuple[int, float, tuple[str, ...], float | None]],
+             stacks: dict[int, int] | None = None) -> list[Hit]:
         """(item id, score, matched, moment) -> Hits with paths, kinds and durations from the catalog
-        (items removed meanwhile are left out)."""
+        (items removed meanwhile are left out); *stacks*: item id -> how many items it stands for."""
         photos = self.catalog.photos_by_ids([i for i, _, _, _ in ranked])
-        return [self.hit(photos[i], s, matched, at) for i, s, matched, at in ranked if i in photos]
+        stacks = stacks or {}
+        return [self.hit(photos[i], s, matched, at, stacks.get(i, 1)) for i, s, matched, at in ranked if i in photos]
 
     @staticmethod
-    def hit(photo: Photo, score: float, matched: tuple[str, ...] = ("visual",), at: float | None = None) -> Hit:
-        """One result for a catalog item."""
+    def hit(photo: Photo, score: float, matched: tuple[str, ...] = ("visual",), at: float | None = None,
+            stack: int = 1) -> Hit:
+        """One result for a catalog item (*stack*: how many items it stands for)."""
         if not photo.is_video:
-            return Hit(photo.id, photo.path, float(score), matched)
-        return Hit(photo.id, photo.path, float(score), matched, "video", at, photo.duration)
+            return Hit(photo.id, photo.path, float(score), matched, stack=stack)
+        return Hit(photo.id, photo.path, float(score), matched, "video", at, photo.duration, stack)
 
-    def _listing(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int) -> list[Hit]:
+    # -- stacks -----------------------------------------------------------------------------
+
+    @property
+    def stacking(self) -> bool:
+        """The library's setting: results fold stacks (duplicates, bursts) unless it is off."""
+        return stacking.parse_setting(self.catalog.setting(stacking.SETTING))
+
+    def fold(self, ids: Sequence[int], *, cover: str = "best", allowed: np.ndarray | None = None,
+             exclude: Sequence[int] = ()) -> list[tuple[int, int]]:
+        """(item id, how many items it stands for) of the items of *ids* left after folding their stacks
+        (``core.stacks.fold``): *allowed* and *exclude* say which members a query could show."""
+        ids = [int(i) for i in ids]
+        stacks = self.catalog.all_stacks() if len(ids) > BULK_STACKS else self.catalog.stacks_touching(ids)
+        if not stacks:
+            return [(i, 1) for i in ids]
+        ok = None
+        if allowed is not None or exclude:
+            shown = None if allowed is None else set(np.asarray(allowed).tolist())
+            left_out = {int(i) for i in exclude}
+            ok = lambda m: m not in left_out and (shown is None or m in shown)  # noqa: E731
+        return stacking.fold(ids, stacks, cover=cover, allowed=ok)
+
+    def _listing(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int,
+                 stack: bool = False) -> list[Hit]:
         """A query of filters (and maybe negative terms) only: what they select, newest first."""
         vectors = self.ctx.vectors()
         with vectors.locked():  # ids and their vectors from one state (live sync removes photos)
             embedded = self.embedded_ids()
             ids = embedded if allowed is None else np.intersect1d(allowed, embedded)
             if compiled.negatives and len(ids):
-                rows, starts = self.item_vectors(ids)  # a video is left out when one of its moments is
-                out = np.logical_or.reduceat(compiled.excluded(self.ctx.calibrator, rows), starts)
+                # moments are judged one by one, as search() does: a video stays while one moment is not excluded
+                rows, starts = self.item_vectors(ids)
+                out = np.logical_and.reduceat(compiled.excluded(self.ctx.calibrator, rows), starts)
                 ids = ids[~out]
         photos = self.catalog.photos_by_ids(ids.tolist())
         ordered = sorted(photos.values(), key=lambda p: p.path)
         ordered.sort(key=lambda p: p.taken_at or "", reverse=True)  # newest first, undated last, stable
-        return [self.hit(p, 1.0, ("filter",)) for p in ordered[:limit]]
+        if not stack:
+            return [self.hit(p, 1.0, ("filter",)) for p in ordered[:limit]]
+        return [self.hit(photos[i], 1.0, ("filter",), stack=n)
+                for i, n in self.fold([p.id for p in ordered], cover="keeper")[:limit]]
 
     # -- images -----------------------------------------------------------------------------
 
-    def similar(self, path: str | os.PathLike[str], limit: int = 50, at: float | None = None) -> list[Hit]:
+    def similar(self, path: str | os.PathLike[str], limit: int = 50, at: float | None = None,
+                stack: bool | None = None) -> list[Hit]:
         """Items most similar to *path*: a library photo or video (left out of its own results) or any
         image or video file. *at* (seconds) picks a video's moment; without it a video stands for all of
-        its moments (their mean)."""
+        its moments (their mean). *stack*: as in :meth:`search`."""
         vectors = self.ctx.vectors()
         if vectors is None or len(vectors) == 0:
             return []
@@ -240,13 +291,14 @@ class SearchService:
         if at is not None and not (photo.is_video if photo is not None else is_video_name(path)):
             raise UsageError(f"--at picks a moment of a video; {paths.display(path)} is not a video.")
         own = (photo.id,) if photo is not None else ()
+        stack = self.stacking if stack is None else stack
         if photo is not None and photo.is_video:
             query = self._video_vector(photo.id, at)
             if query is not None:
-                return self.nearest(query, limit, exclude=own)
+                return self.nearest(query, limit, exclude=own, stack=stack)
         elif photo is not None and photo.id in vectors:
-            return self.nearest(vectors.vectors([photo.id])[0], limit, exclude=own)
-        return self.nearest(self.image_vector(path, at=at), limit, exclude=own)
+            return self.nearest(vectors.vectors([photo.id])[0], limit, exclude=own, stack=stack)
+        return self.nearest(self.image_vector(path, at=at), limit, exclude=own, stack=stack)
 
     def _video_vector(self, video_id: int, at: float | None) -> np.ndarray | None:
         """A library video's query vector: its moment nearest *at*, or its mean (None: not embedded)."""
@@ -262,23 +314,25 @@ class SearchService:
         return self.ctx.vectors().vectors([FRAME_BASE + frame_id])[0]
 
     def nearest(self, query: np.ndarray, limit: int, exclude: tuple[int, ...] = (),
-                allowed: np.ndarray | None = None) -> list[Hit]:
-        """kNN around a unit vector, then paths from the catalog (ids deleted meanwhile are dropped)."""
+                allowed: np.ndarray | None = None, stack: bool = False) -> list[Hit]:
+        """kNN around a unit vector, then paths from the catalog (ids deleted meanwhile are dropped);
+        with *stack*, a stack shows once, as its nearest member."""
         vectors = self.ctx.vectors()
         if vectors is None or len(vectors) == 0:
             return []
-        if allowed is not None:
-            allowed = self.catalog.vector_ids_of(self.ctx.model_id(), allowed)
+        allowed_vectors = self.catalog.vector_ids_of(self.ctx.model_id(), allowed) if allowed is not None else None
         exclude_vectors = tuple(self.catalog.vector_ids_of(self.ctx.model_id(), exclude).tolist()) if exclude else ()
         k = limit
-        while True:  # a video's moments can fill the first k: look further until *limit* items
-            ids, scores = vectors.search(query, k, allowed=allowed, exclude=exclude_vectors)
+        while True:  # a video's moments, or folded stacks, can fill the first k: look further until *limit* items
+            ids, scores = vectors.search(query, k, allowed=allowed_vectors, exclude=exclude_vectors)
             items = to_items(self.catalog, ids, scores)
-            if len(items.ids) >= limit or len(ids) < k or k >= 16 * limit:
+            kept = (self.fold(items.ids, allowed=allowed, exclude=exclude) if stack
+                    else [(i, 1) for i in items.ids.tolist()])
+            if len(kept) >= limit or len(ids) < k or k >= 16 * limit:
                 break
             k *= 2
-        return self.hits([(i, s, ("visual",), items.moments.get(i))
-                          for i, s in zip(items.ids[:limit].tolist(), items.scores[:limit].tolist())])
+        score = dict(zip(items.ids.tolist(), items.scores.tolist()))
+        return self.hits([(i, score[i], ("visual",), items.moments.get(i)) for i, _ in kept[:limit]], dict(kept))
 
     def image_vector(self, path: str | os.PathLike[str], at: float | None = None) -> np.ndarray:
         """Embed any image file, or a video file's frame at *at* seconds (default: its first), with the
@@ -294,6 +348,29 @@ class SearchService:
         except ImageError as err:
             raise UsageError(f"Cannot use {paths.display(path)} as a query: {err}.") from None
         return embedder.encode_images(embedder.collate([embedder.preprocess(image)]))[0]
+
+    def moments(self, path: str | os.PathLike[str], query: str | None = None) -> list[Moment]:
+        """The sampled moments of a library video, in time order; with a text *query*, each scored and
+        judged against the relevance cut-off exactly as :meth:`search` judges items (negatives
+        included). A query of filters only, or one the model cannot embed, scores nothing."""
+        photo = self.catalog.photo_by_path(path)
+        model_id = self.ctx.model_id()
+        if photo is None or not photo.is_video or model_id is None:
+            return []
+        frames = self.catalog.frames_of(photo.id, model_id)
+        if not frames or not query:
+            return [Moment(t) for _, t in frames]
+        compiled = self.compile(parse(query))
+        vectors = self.ctx.vectors()
+        if compiled.vector is None or vectors is None:
+            return [Moment(t) for _, t in frames]
+        with vectors.locked():
+            wanted = [FRAME_BASE + f for f, _ in frames]
+            if not all(i in vectors for i in wanted):  # re-indexed or removed meanwhile
+                return [Moment(t) for _, t in frames]
+            found = vectors.vectors(wanted)
+        cos, keep = compiled.assess(self.ctx.calibrator, found)
+        return [Moment(t, float(c), bool(k)) for (_, t), c, k in zip(frames, cos, keep)]
 
     # -- vectors for tags and albums --------------------------------------------------------
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from photosense.core.catalog import FRAME_BASE
+from photosense.core.errors import PhotoSenseError
 
 
 def clock(seconds: float | None) -> str:
@@ -31,37 +29,13 @@ class Moment:
 
 def load_moments(library, path: str, text: str = "", best_at: float | None = None) -> list[Moment]:  # worker
     """The sampled moments of the library video *path*, in time order. With a text query, each moment is
-    judged as the search judges items (its calibrated relevance against its own background, negatives
-    excluded); *best_at* (the hit's moment) marks the nearest moment as the best one."""
-    photo = library.catalog.photo_by_path(path)
-    model_id = library.context.model_id()
-    if photo is None or not photo.is_video or model_id is None:
-        return []
-    frames = library.catalog.frames_of(photo.id, model_id)
-    if not frames:
-        return []
-    best = None if best_at is None else min(range(len(frames)), key=lambda i: abs(frames[i][1] - best_at))
-    scores, relevant = _judge(library, [f for f, _t in frames], text) if text else (None, None)
-    return [Moment(t, None if scores is None else float(scores[i]), bool(relevant is not None and relevant[i]),
-                   i == best) for i, (_f, t) in enumerate(frames)]
-
-
-def _judge(library, frame_ids: list[int], text: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(cosine, passes) of each moment for the query *text*, or (None, None) when it cannot be judged (a
-    query of filters only, or moments removed meanwhile)."""
-    from photosense.core.query import parse
-
-    service = library.search_service
+    judged as the search judges items (``Library.moments``); *best_at* (the hit's moment) marks the
+    nearest moment as the best one."""
     try:
-        compiled = service.compile(parse(text))
-    except Exception:  # noqa: BLE001 - a query the search rejects marks nothing here
-        return None, None
-    vectors = library.vectors()
-    if compiled.vector is None or vectors is None:
-        return None, None
-    with vectors.locked():
-        try:
-            found = vectors.vectors([FRAME_BASE + f for f in frame_ids])
-        except KeyError:  # re-indexed or removed meanwhile
-            return None, None
-    return compiled.assess(library.context.calibrator, found)
+        judged = library.moments(path, text or None)
+    except PhotoSenseError:  # a query the search rejects marks nothing here
+        judged = library.moments(path)
+    if not judged:
+        return []
+    best = None if best_at is None else min(range(len(judged)), key=lambda i: abs(judged[i].t - best_at))
+    return [Moment(m.t, m.score, m.relevant, i == best) for i, m in enumerate(judged)]
