@@ -112,15 +112,11 @@ def short_graces(monkeypatch) -> float:
     grace and vanished-photo grace, the indexer's vanished-photo grace) to a few tenths of a second,
     for tests where a deletion is incidental. Tests about those graces (moves between watched trees,
     saves by delete-then-rename) keep the real ones. Returns the vanished-photo grace in seconds."""
-    import functools
-
-    from photosense.core import changes, indexer, watcher
-    from photosense.services import indexing, sync
+    from photosense.core import changes, watcher
 
     grace_s = 0.3
     monkeypatch.setattr(watcher, "DELETE_GRACE_S", 0.2)
-    monkeypatch.setattr(sync, "Vanishing", functools.partial(changes.Vanishing, grace_s=grace_s))
-    monkeypatch.setattr(indexing, "Indexer", functools.partial(indexer.Indexer, vanish_grace_s=grace_s))
+    monkeypatch.setattr(changes, "VANISH_GRACE_S", grace_s)  # read by Vanishing and the Indexer when made
     return grace_s
 
 

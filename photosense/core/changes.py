@@ -132,7 +132,7 @@ class Vanishing:
     of ``recheck`` (the scopes that found it gone) removes it.
     """
 
-    grace_s: float = VANISH_GRACE_S
+    grace_s: float = field(default_factory=lambda: VANISH_GRACE_S)  # read when made (tests shorten it)
     since: dict[int, float] = field(default_factory=dict)  # photo id -> when first found gone
     recheck: dict[bytes, bool] = field(default_factory=dict)  # scopes to rescan after grace_s
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosense.core import paths, video
+from photosense.core import changes, paths, video
 from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta
-from photosense.core.changes import VANISH_GRACE_S
 from photosense.core.embedder import ImageTextEmbedder
 from photosense.core.errors import ImageError, PhotoSenseError
 from photosense.core.media import FileVanished, open_image
@@ -109,14 +108,15 @@ class Indexer:
 
     def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: ImageTextEmbedder, model_id: int,
                  workers: int | None = None, batch_size: int | None = None,
-                 vanish_grace_s: float = VANISH_GRACE_S) -> None:
+                 vanish_grace_s: float | None = None) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
         self.model_id = model_id
         self.workers = workers or default_workers()
         self.batch_size = batch_size
-        self.vanish_grace_s = vanish_grace_s  # a vanished photo's row is kept this long (as in live sync)
+        # a vanished photo's row is kept this long (as in live sync); None: changes.VANISH_GRACE_S, read now
+        self.vanish_grace_s = changes.VANISH_GRACE_S if vanish_grace_s is None else vanish_grace_s
         self._known_hashes: dict[bytes, int] = {}
 
     def run(self, photos: Sequence[Photo], progress: ProgressCallback | None = None,
