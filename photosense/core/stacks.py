@@ -1,0 +1,119 @@
+"""Stacks in results (Qt-free, no SQL): duplicate groups and bursts merged into stacks, and folding a list.
+
+A *stack* is what results show as one photo: an exact or near duplicate group, or a burst together with
+the copies of its shots (a burst is chained over the keepers of duplicate groups, so its shots' copies
+belong to it too). Members are ranked: the keeper of the burst (or of the group) first, then the rest in
+keeper preference, so rank 0 is the stack's cover in a listing.
+
+Folding keeps one item per stack and tells how many it stands for:
+
+- ``cover="best"`` (search, similar, smart albums: lists ordered best first): the first member in the
+  list stands for the stack, and the members after it are folded into it;
+- ``cover="keeper"`` (the grid, filter-only queries, manual albums: no score to go by): the member with the
+  best rank among those listed stands for it, at its own place.
+
+A stack's count is how many of its members the list could show (in the list, or allowed by the query's
+filters), so a hit never stands for a photo that its query leaves out. Folding never loses a photo for
+good: the stack's members are listed by expansion (``Library.stack``) and nothing is folded with stacking
+off.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
+
+SETTING = "results.stack"  # catalog setting: "on" (default) or "off"
+KINDS = ("exact", "near", "burst")
+
+
+class GroupLike(Protocol):
+    """What a duplicate group gives (``core.duplicates.Group``): its kind and ids, keeper first."""
+
+    kind: str
+    ids: list[int]
+
+
+class StackLike(Protocol):
+    """What a stored stack gives (``core.catalog.StackRows``): its member ids by rank."""
+
+    members: list[int]
+
+
+def merge_groups(groups: Iterable[GroupLike]) -> list[tuple[int, str, list[int]]]:
+    """Stacks from duplicate groups and bursts: groups that share a member are one stack. Returns
+    (stack id: the smallest member id, kind: "burst" when a burst is in it, member ids by rank)."""
+    groups = [g for g in groups if len(g.ids) > 1]
+    parent = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[int, int] = {}
+    for n, g in enumerate(groups):
+        for pid in g.ids:
+            if pid in owner:
+                parent[find(n)] = find(owner[pid])
+            else:
+                owner[pid] = n
+    merged: dict[int, list[GroupLike]] = {}
+    for n, g in enumerate(groups):
+        merged.setdefault(find(n), []).append(g)
+    out = []
+    for parts in merged.values():
+        # the burst leads (its keeper is the cover), then each duplicate group, larger first
+        parts.sort(key=lambda g: (g.kind != "burst", g.kind != "near", -len(g.ids), g.ids[0]))
+        order: list[int] = []
+        seen: set[int] = set()
+        for g in parts:
+            order += [pid for pid in g.ids if pid not in seen]
+            seen.update(g.ids)
+        kind = parts[0].kind if parts[0].kind in KINDS else "near"
+        out.append((min(order), kind, order))
+    out.sort()
+    return out
+
+
+def fold(order: Sequence[int], stacks: Mapping[int, StackLike], *, cover: str = "best",
+         allowed: Callable[[int], bool] | None = None) -> list[tuple[int, int]]:
+    """(item id, how many items it stands for) for the items of *order* that stay, in order.
+
+    *stacks*: stack id -> members by rank (at least the stacks of the items of *order*). *allowed*: which
+    members, besides those listed, the list could show (None: every member; ``cover="keeper"`` counts
+    only the listed ones, a listing being complete)."""
+    if not stacks:
+        return [(int(i), 1) for i in order]
+    listed = {int(i) for i in order}
+    stack_of: dict[int, int] = {}
+    counts: dict[int, int] = {}
+    covers: dict[int, int] = {}
+    for sid, stack in stacks.items():
+        if cover == "keeper":
+            shown = [m for m in stack.members if m in listed]
+        else:
+            shown = [m for m in stack.members if m in listed or allowed is None or allowed(m)]
+        if len(shown) > 1:
+            counts[sid] = len(shown)
+            covers[sid] = shown[0]
+            stack_of.update((m, sid) for m in stack.members if m in listed)
+    out: list[tuple[int, int]] = []
+    taken: set[int] = set()
+    for i in order:
+        i = int(i)
+        sid = stack_of.get(i)
+        if sid is None:
+            out.append((i, 1))
+        elif cover == "keeper":
+            if covers[sid] == i:
+                out.append((i, counts[sid]))
+        elif sid not in taken:
+            taken.add(sid)
+            out.append((i, counts[sid]))
+    return out
+
+
+def parse_setting(value: str | None) -> bool:
+    """The stored setting as a switch (stacking is on unless turned off)."""
+    return (value or "on").strip().lower() not in ("off", "0", "false", "no")
