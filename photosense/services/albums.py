@@ -49,14 +49,24 @@ class Albums:
         """One album by name."""
         return self._catalog.album(name)
 
-    def photos(self, name: str, limit: int | None = None) -> list[Hit]:
-        """The album's photos, best first (score: cosine to the description; 1.0 for manual albums)."""
+    def photos(self, name: str, limit: int | None = None, *, stack: bool | None = None) -> list[Hit]:
+        """The album's photos, best first (score: cosine to the description; 1.0 for manual albums). With
+        *stack* (default: the library's setting) a stack shows once (``Hit.stack``): in a smart album as its
+        best member, in a manual one as its keeper; its count is how many of its members the album has."""
         album = self.get(name)
-        members = self._catalog.album_members(album.id)[:limit]
+        members = self._catalog.album_members(album.id)
+        if stack if stack is not None else self._search.stacking:
+            folded = dict(self._search.fold([pid for pid, _, _, _ in members],
+                                            cover="best" if album.kind == SMART else "keeper"))
+            members = [m for m in members if m[0] in folded]
+        else:
+            folded = {}
+        members = members[:limit]
         items = self._catalog.photos_by_ids([pid for pid, _, _, _ in members])
         videos = [pid for pid, _, _, _ in members if pid in items and items[pid].is_video]
         moments = self._best_moments(album, videos) if videos else {}
-        return [self._search.hit(items[pid], 1.0 if score is None else float(score), ("album",), moments.get(pid))
+        return [self._search.hit(items[pid], 1.0 if score is None else float(score), ("album",), moments.get(pid),
+                                 folded.get(pid, 1))
                 for pid, _, score, _ in members if pid in items]
 
     def _best_moments(self, album: Album, videos: list[int]) -> dict[int, float]:

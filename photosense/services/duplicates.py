@@ -34,6 +34,7 @@ from photosense.core import duplicates as dup
 from photosense.core import paths
 from photosense.core.catalog import FRAME_BASE, Photo
 from photosense.core.errors import ImageError, UsageError
+from photosense.core.events import Event
 from photosense.core.scanner import HASH_HEAD
 from photosense.services.context import LibraryContext
 
@@ -105,6 +106,7 @@ class Duplicates:
     def __init__(self, ctx: LibraryContext) -> None:
         self._ctx = ctx
         self._catalog = ctx.catalog
+        self.changed: Event[list[int]] = Event("duplicates changed")  # ids a keep, trash or undo touched
 
     # -- finding ----------------------------------------------------------------------------
 
@@ -112,6 +114,13 @@ class Duplicates:
         """Every exact and near duplicate group and every burst, biggest first, keeper first."""
         photos = {p.id: p for p in self._catalog.duplicate_items()}
         return [self._public(g, photos) for g in self._find(photos)]
+
+    def find(self, ids: list[int] | None = None) -> list[dup.Group]:
+        """The groups (ids, keeper first) among the indexed items *ids* (default: the whole library)."""
+        if ids is None:
+            return self._find({p.id: p for p in self._catalog.duplicate_items()})
+        return self._find({i: p for i, p in self._catalog.photos_by_ids(ids).items()
+                           if p.hash is not None and p.indexed_at is not None})
 
     def _find(self, photos: dict[int, Photo]) -> list[dup.Group]:
         items = {i: _item(p) for i, p in photos.items()}
@@ -285,6 +294,7 @@ class Duplicates:
                 self._catalog.set_duplicate_keeper(photo.id, group.ids)
                 group.keeper, group.chosen = photo.id, True
                 group.ids = [photo.id] + [i for i in group.ids if i != photo.id]
+                self.changed.emit(group.ids)
                 return self._public(group, photos)
         raise UsageError(f"{paths.display(photo.path)} is in no duplicate group or burst.")
 
@@ -307,7 +317,9 @@ class Duplicates:
             if not agreed:
                 return {**preview, "trashed": [], "freed_bytes": 0, "cancelled": True}
             with self._ctx.writer:
-                return self._trash(plan, photos)
+                done = self._trash(plan, photos)
+                self.changed.emit(sorted({k for _, k in plan}))
+                return done
 
     def _trash(self, plan: list[tuple[int, int]], photos: dict[int, Photo]) -> dict:
         done: list[tuple[int, int, str | None, str | None]] = []
@@ -367,6 +379,7 @@ class Duplicates:
                 for found, matrix in self._catalog.iter_vectors(model_id, vectors.dim, ids=ids):
                     vectors.add(found, matrix)
                 vectors.save()
+            self.changed.emit(sorted(rows))
             return {"restored": [{"path": i.path, "trash_path": i.trash_path} for i in back],
                     "failed": failed + [{"path": i.path, "reason": "its folder left the library, or the path is "
                                          "taken in the catalog: the file is back, index it again"}
