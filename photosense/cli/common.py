@@ -67,7 +67,8 @@ def print_hits(hits, as_json: bool) -> None:
         return
     for hit in hits:
         moment = f"  (video, at {clock(hit.at)} of {clock(hit.duration)})" if hit.kind == "video" else ""
-        print(f"{hit.score:6.3f}  {hit.path}{moment}")
+        stack = f"  (stack of {hit.stack})" if hit.stack > 1 else ""
+        print(f"{hit.score:6.3f}  {hit.path}{moment}{stack}")
 
 
 def clock(seconds: float | None) -> str:

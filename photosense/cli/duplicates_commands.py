@@ -35,13 +35,48 @@ def _ask(plan: dict) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _stacking(library, rest: list[str], as_json: bool) -> int:
+    """duplicates stacking [on|off]: show or set whether results fold stacks."""
+    if rest:
+        library.set_stacking(rest[0] == "on")
+        if rest[0] == "on":
+            library.stacks.update()  # an upgraded library groups what it has not yet
+    state = {"stacking": library.stacking, "stacks": library.stacks.count()}
+    if as_json:
+        emit_json(state)
+    else:
+        print(f"stacking {'on' if state['stacking'] else 'off'}: {state['stacks']} stacks (duplicate groups and "
+              f"bursts) {'show as one photo' if state['stacking'] else 'are listed photo by photo'} in search, "
+              "albums and the grid")
+    return EXIT_OK
+
+
+def _stack(library, path: str, as_json: bool) -> int:
+    """duplicates stack PATH: the members of the photo's stack, keeper first."""
+    stack = library.stacks.of(path)
+    if as_json:
+        emit_json(stack.to_json() if stack is not None else
+                  {"kind": None, "photos": [{**{k: v for k, v in h.to_json().items() if k not in ("id", "score")},
+                                             "keep": True} for h in library.stack(path)]})
+    elif stack is None:
+        say(f"{escape(path)} is in no stack.")
+    else:
+        print(f"{stack.kind} ({len(stack.members)}):")
+        for n, hit in enumerate(stack.members):
+            print(f"  {'keep ' if n == 0 else '     '}{hit.path}")
+    return EXIT_OK
+
+
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    """duplicates [list] | keep PATH | trash [--dry-run] [--yes] | undo."""
+    """duplicates [list] | keep PATH | trash [--dry-run] [--yes] | undo | stacking [on|off] | stack PATH."""
     action, rest = args.action or "list", args.args
-    if action == "keep" and len(rest) != 1:
-        say("[bold red]photosense:[/] usage: photosense duplicates keep PATH")
+    if action in ("keep", "stack") and len(rest) != 1:
+        say(f"[bold red]photosense:[/] usage: photosense duplicates {action} PATH")
         return EXIT_USAGE
-    if action != "keep" and rest:
+    if action == "stacking" and (len(rest) > 1 or (rest and rest[0] not in ("on", "off"))):
+        say("[bold red]photosense:[/] usage: photosense duplicates stacking [on|off]")
+        return EXIT_USAGE
+    if action not in ("keep", "stack", "stacking") and rest:
         say(f"[bold red]photosense:[/] duplicates {action} takes no paths")
         return EXIT_USAGE
     if action == "trash" and not (args.yes or args.dry_run) and not sys.stdin.isatty():
@@ -49,6 +84,10 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
             "run it in a terminal, add --yes to confirm beforehand, or --dry-run to only see what would go.")
         return EXIT_USAGE
     with open_library(args) as library:
+        if action == "stacking":
+            return _stacking(library, rest, args.json)
+        if action == "stack":
+            return _stack(library, rest[0], args.json)
         if action == "list":
             groups = library.duplicates.groups()
             if args.json:
@@ -101,9 +140,12 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     """Add this group's subcommands to the parser (``add(name, func, help)`` returns the subparser)."""
     p = add("duplicates", cmd_duplicates,
             "exact and near duplicates and bursts: list them (default), keep PATH, trash the copies "
-            "(confirmed; bursts never), undo the last trash")
-    p.add_argument("action", nargs="?", choices=("list", "keep", "trash", "undo"), default="list")
-    p.add_argument("args", nargs="*", metavar="PATH", help="keep: the photo to keep in its group")
+            "(confirmed; bursts never), undo the last trash; stacking on|off: whether search, albums and "
+            "the grid show a stack once; stack PATH: the members of a photo's stack")
+    p.add_argument("action", nargs="?", choices=("list", "keep", "trash", "undo", "stacking", "stack"),
+                   default="list")
+    p.add_argument("args", nargs="*", metavar="PATH",
+                   help="keep: the photo to keep in its group; stack: a photo; stacking: on or off")
     p.add_argument("--dry-run", action="store_true", help="trash: only show what would go")
     p.add_argument("--yes", "-y", action="store_true", help="trash: do not ask (the confirmation is given)")
     model_options(p)

@@ -13,6 +13,13 @@ from photosense.cli.progress import IndexProgress
 AddCommand = Callable[..., argparse.ArgumentParser]
 
 
+def add_no_stack(p: argparse.ArgumentParser) -> None:
+    """The --no-stack flag of the commands that list results."""
+    p.add_argument("--no-stack", action="store_true",
+                   help="list every copy and burst shot (by default a stack shows once, with \"stack\": N in "
+                        "--json; 'photosense duplicates stacking off' turns it off for the library)")
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     """Add folders and index them."""
     with open_library(args, model=args.model) as library:
@@ -43,7 +50,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Text search."""
     query = " ".join(args.query)
     with open_library(args, model=args.model) as library:
-        hits = library.search(query, limit=args.limit, show_all=args.all)
+        hits = library.search(query, limit=args.limit, show_all=args.all, stack=False if args.no_stack else None)
     print_hits(hits, args.json)
     return EXIT_OK
 
@@ -51,7 +58,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     """Image search: photos like PATH."""
     with open_library(args, model=args.model) as library:
-        hits = library.similar(args.path, limit=args.limit, at=args.at)
+        hits = library.similar(args.path, limit=args.limit, at=args.at, stack=False if args.no_stack else None)
     print_hits(hits, args.json)
     return EXIT_OK
 
@@ -134,6 +141,7 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     p.add_argument("--limit", "-n", type=int, default=20, metavar="N", help="results (default 20)")
     p.add_argument("--all", action="store_true",
                    help="also list photos below the relevance cut-off (best first)")
+    add_no_stack(p)
     model_options(p)
 
     p = add("similar", cmd_similar, "find photos and videos that look like PATH (a library photo or video, or "
@@ -142,6 +150,7 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     p.add_argument("--at", type=float, metavar="SECONDS", help="for a video: the moment to look like (default: "
                                                              "the whole video)")
     p.add_argument("--limit", "-n", type=int, default=20, metavar="N", help="results (default 20)")
+    add_no_stack(p)
     model_options(p)
 
     add("status", cmd_status, "show library counts, model and folders")

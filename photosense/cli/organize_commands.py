@@ -115,7 +115,7 @@ def cmd_album(args: argparse.Namespace) -> int:
             else:
                 print(f"album {album.name!r}: {album.count} photos")
         elif action == "show":
-            hits = albums.photos(rest[0], limit=args.limit)
+            hits = albums.photos(rest[0], limit=args.limit, stack=False if args.no_stack else None)
             if args.json:
                 emit_json([{k: v for k, v in h.to_json().items() if k != "id"} for h in hits])
             else:
@@ -177,4 +177,6 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     p.add_argument("--tag", action="append", metavar="LABEL", help="create: only photos with this tag")
     p.add_argument("--camera", action="append", metavar="TEXT", help="create: only photos from this camera")
     p.add_argument("--limit", "-n", type=int, metavar="N", help="show: at most N photos")
+    p.add_argument("--no-stack", action="store_true",
+                   help="show: list every copy and burst shot (by default a stack shows once)")
     model_options(p)
