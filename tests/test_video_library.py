@@ -248,9 +248,12 @@ def test_a_copy_reuses_the_frames_without_decoding_and_both_are_found(lib, media
     held = lib.vectors()
     assert np.allclose(held.vectors([FRAME_BASE + f for f, _ in theirs]),
                        held.vectors([FRAME_BASE + f for f, _ in ours]))
-    hits = [h for h in lib.search("green") if h.kind == "video"]
-    assert sorted(h.path for h in hits) == sorted([str(media["clip"]), str(duplicate)])
-    assert all(8 <= h.at < 12 for h in hits)
+    every = [h for h in lib.search("green", stack=False) if h.kind == "video"]  # every copy listed
+    assert sorted(h.path for h in every) == sorted([str(media["clip"]), str(duplicate)])
+    assert all(8 <= h.at < 12 for h in every)
+    folded = [h for h in lib.search("green") if h.kind == "video"]  # by default the two are one stack
+    assert len(folded) == 1 and folded[0].stack == 2 and 8 <= folded[0].at < 12
+    assert folded[0].path in {str(media["clip"]), str(duplicate)}
     assert lib.status()["videos"] == 3 and consistent(lib) and lib.check() == []
 
     media["clip"].unlink()  # the copy's moments are its own
@@ -418,15 +421,21 @@ def test_kind_filters_pick_videos_or_photos(lib, media):
         lib.search("kind:sound")
 
 
-def test_a_kind_filter_alone_lists_the_videos(lib, media):
+def test_a_kind_filter_alone_lists_the_videos(lib, media, photos_dir):
     """A query of filters only lists what they select (newest first): kind:video must list the videos.
     (A video is in the search index as its moments, FRAME_BASE + frame id, never as its own id.)"""
     assert sorted(names(lib.search("kind:video"))) == ["clip.mp4", "other.webm"]
     hits = lib.search("kind:video")
     assert all(h.kind == "video" and h.duration for h in hits)
-    assert sorted(names(lib.search("-red kind:video"))) == ["other.webm"]  # one red moment excludes a video
     folder = media["clip"].parent
     assert len(lib.search(f'folder:"{folder}"', limit=100)) == 6
+    # a negative term judges moments one by one, as search does: it leaves out a video only when every
+    # moment matches it (clip.mp4 has blue and green moments besides its red ones)
+    clip(photos_dir / "all-red.mkv", [("red", 0, 5)])
+    assert lib.index().indexed == 1
+    assert sorted(names(lib.search("-red kind:video"))) == ["clip.mp4", "other.webm"]
+    assert sorted(names(lib.search("-red"))) == sorted(["clip.mp4", "other.webm", "blue.jpg", "cyan.jpg",
+                                                        "orange.jpg"])
 
 
 def test_similar_at_picks_the_moment_of_a_video(lib, media, photos_dir, tmp_path):
