@@ -53,6 +53,7 @@ class Pools:
         self.indexing = self._pool("indexing", 1)
         self.io = self._pool("io", 1)  # catalog reads, details, previews, folder changes
         self.organize = self._pool("organize", 1)  # tagging and album matching (model work, the writer lock)
+        self.duplicates = self._pool("duplicates", 1)  # finding groups (seconds), keep, trash, undo: in order
         self._relays: set[_Relay] = set()
         self.closed = False  # after shutdown, late answers are dropped (their receivers are gone)
 
@@ -65,7 +66,7 @@ class Pools:
         return pool
 
     def all(self) -> tuple[QThreadPool, ...]:
-        return self.search, self.thumbnails, self.indexing, self.io, self.organize
+        return self.search, self.thumbnails, self.indexing, self.io, self.organize, self.duplicates
 
     def run(self, pool: QThreadPool, func: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
