@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from photosense.ui.bridge import GridItem, LibraryBridge, Query, Results
+from photosense.ui.duplicates_bridge import DuplicatesBridge
 from photosense.ui.live import IndexState, LiveIndexController
 from photosense.ui.models.photo_model import PhotoGridModel
 from photosense.ui.organize_bridge import OrganizeBridge
@@ -41,7 +42,7 @@ def count_text(results: Results) -> str:
 class MainController(QObject):
     """The window's state and actions. Pages (``pageChanged(page, detail)``): "opening", "loading",
     "open-failed" (detail: why), "no-folders", "no-photos", "no-matches" (detail: what was searched),
-    "empty-album", "empty-tag" and "grid"."""
+    "empty-album", "empty-tag", "grid" and "duplicates" (the Duplicates view, over the grid's query)."""
 
     queryChanged = Signal(object)  # Query: the grid is asked for something else
     resultsShown = Signal(object)  # Results, now in ``photos``
@@ -75,6 +76,7 @@ class MainController(QObject):
         self.bridge = LibraryBridge(pools, self)
         self.organize = OrganizeBridge(self.bridge, self)
         self.indexer = LiveIndexController(self.bridge, self)
+        self.duplicates = DuplicatesBridge(self.bridge, self)
         self.loader = ThumbnailLoader(pools, thumbnail_cache, self)
         self.photos = PhotoGridModel(self.loader, self)
         self.library_dir: str | None = None
@@ -92,6 +94,7 @@ class MainController(QObject):
         self.moments: list = []  # the details' video: its sampled moments ([Moment])
         self.moment: tuple[str, float] | None = None  # the moment chosen in the details' filmstrip
         self.page: tuple[str, str] = ("opening", "")
+        self.duplicates_open = False  # the Duplicates view is shown instead of the grid's page
         self._select_album: int | None = None  # an album just created, shown once the list has it
         self._download_timer = QTimer(self, singleShot=True, interval=DOWNLOAD_DIALOG_AFTER_MS)
         self._download_timer.timeout.connect(self._download_check)
@@ -121,6 +124,10 @@ class MainController(QObject):
         o.busy.connect(self.busyChanged)
         o.done.connect(self.message)
         o.error.connect(self.message)
+        d = self.duplicates
+        d.removed.connect(self._after_removal)
+        d.message.connect(self.message)
+        d.error.connect(self.message)
 
     # -- the library ----------------------------------------------------------------------------
 
@@ -193,8 +200,12 @@ class MainController(QObject):
 
     # -- what the grid shows --------------------------------------------------------------------
 
-    def show(self, query: Query) -> None:
-        """Ask for *query*'s photos (again, if it is the current one: a refresh)."""
+    def show(self, query: Query, navigate: bool = True) -> None:
+        """Ask for *query*'s photos (again, if it is the current one: a refresh); *navigate*: the user asked
+        for it, so the grid's page comes back if the Duplicates view was shown."""
+        if navigate and self.duplicates_open:
+            self.duplicates_open = False
+            self._update_page()
         changed = query != self.query
         self.query = query
         if changed:
@@ -204,11 +215,14 @@ class MainController(QObject):
         self.bridge.request(query)
 
     def refresh(self) -> None:
-        self.show(self.query)
+        self.show(self.query, navigate=False)
 
     def browse(self, kind: str, value: Any = "") -> None:
-        """Show every photo ("all"), a folder (path), an album (id) or a tag ("set/label")."""
-        if kind in BROWSE_KINDS:
+        """Show every photo ("all"), a folder (path), an album (id) or a tag ("set/label"); "duplicates" opens
+        the Duplicates view."""
+        if kind == "duplicates":
+            self.show_duplicates()
+        elif kind in BROWSE_KINDS:
             self.browse_query = Query(kind, "" if kind == "all" else str(value))
             self.show(self.browse_query)
 
@@ -255,7 +269,9 @@ class MainController(QObject):
         self._update_page()
 
     def _update_page(self) -> None:
-        if self.folders == []:
+        if self.duplicates_open:
+            self._set_page("duplicates", "")
+        elif self.folders == []:
             self._set_page("no-folders", "")
         elif self.folders is None:
             return  # the library has not answered yet
@@ -288,7 +304,9 @@ class MainController(QObject):
             self.browse("all")
             self.organize.refresh()  # albums and tag counts, queued after the photo list
             if self.auto_index and folders:
-                self.indexer.start()
+                self.indexer.start()  # duplicates are found once its first run is over
+            elif folders:
+                self.duplicates.find()
         elif self.browse_query.kind == "folder" and self.browse_query.value not in folders:
             self.browse("all")
         self._update_page()
@@ -325,7 +343,25 @@ class MainController(QObject):
         self.bridge.refresh_status()
         self.organize.refresh()  # new photos were tagged and joined smart albums
         self.refresh()
+        figures = summary.to_json() if hasattr(summary, "to_json") else {}
+        if self.duplicates.groups is None or any(figures.get(k) for k in ("indexed", "moved", "removed")):
+            self.duplicates.find()  # on its own pool; a find asked for while one runs runs once more after it
         self.indexFinished.emit(summary)
+
+    # -- duplicates -------------------------------------------------------------------------------
+
+    def show_duplicates(self) -> None:
+        """The Duplicates view instead of the grid; groups are found if they never were."""
+        self.duplicates_open = True
+        self._set_page("duplicates", "")
+        if self.duplicates.groups is None and not self.duplicates.finding:
+            self.duplicates.find()
+
+    def _after_removal(self) -> None:
+        """Copies went to the trash or came back: the grid, the counts and the albums follow."""
+        self.bridge.refresh_status()
+        self.organize.refresh()
+        self.refresh()
 
     # -- selection and details ------------------------------------------------------------------
 

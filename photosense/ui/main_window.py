@@ -1,4 +1,5 @@
-"""The main window, a view of the MainController: top bar, sidebar, thumbnail grid, details panel and status bar."""
+"""The main window, a view of the MainController: top bar, sidebar, thumbnail grid (or the Duplicates view),
+details panel and status bar."""
 from __future__ import annotations
 
 import os
@@ -17,9 +18,12 @@ from photosense.ui.dialogs.failures import FailuresDialog
 from photosense.ui.dialogs.model import ModelErrorDialog, ModelLoadingDialog
 from photosense.ui.dialogs.prompt_set_editor import PromptSetEditor
 from photosense.ui.drops import FolderDrops
+from photosense.ui.duplicate_actions import DuplicateActions
 from photosense.ui.photo_actions import PhotoActions
 from photosense.ui.tasks import Pools
+from photosense.ui.thumbnailer import ThumbnailLoader
 from photosense.ui.widgets.details import DetailsPanel
+from photosense.ui.widgets.duplicates_view import DuplicatesView
 from photosense.ui.widgets.empty_state import EmptyState
 from photosense.ui.widgets.grid import GridView
 from photosense.ui.widgets.sidebar import Sidebar
@@ -55,6 +59,8 @@ class MainWindow(QMainWindow):
         self.model_error_dialog: ModelErrorDialog | None = None
         self._build()
         self.photo_actions = PhotoActions(self.controller, self.grid, self.album_actions, self)
+        self.duplicate_actions = DuplicateActions(self.controller, self.duplicates_view, self.sidebar,
+                                                  self.photo_actions, self)
         self.drops = FolderDrops(self)
         self._connect()
         self._restore()
@@ -69,9 +75,12 @@ class MainWindow(QMainWindow):
         self.grid = GridView(self)
         self.grid.setModel(self.controller.photos)
         self.empty = EmptyState(self)
+        # its own loader: the grid's new answers drop the grid's waiting requests, never the view's
+        self.duplicates_view = DuplicatesView(ThumbnailLoader(self.pools, self.controller.loader.cache, self), self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.duplicates_view)
         self._show_page(*self.controller.page)
         self.details = DetailsPanel(self, self.controller.loader)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -142,7 +151,7 @@ class MainWindow(QMainWindow):
         top.show_all_button.toggled.connect(c.set_show_all)
         top.save_album_button.clicked.connect(
             lambda: self.album_actions.save_search(c.search_text()) if c.search_text() else None)
-        self.sidebar.selected.connect(c.browse)
+        self.sidebar.selected.connect(c.browse)  # "duplicates" opens the Duplicates view
         self.sidebar.addFolderRequested.connect(self.choose_folder)
         self.sidebar.removeFolderRequested.connect(self.remove_folder)
         self.sidebar.albumAction.connect(lambda action, album_id: self.album_actions.act(action, album_id,
@@ -199,6 +208,18 @@ class MainWindow(QMainWindow):
                 self.sidebar.select(query.kind, value)
 
     def _show_page(self, page: str, detail: str) -> None:
+        leaving = self.stack.currentWidget() is self.duplicates_view and page != "duplicates"
+        if hasattr(self, "details"):
+            self.details.setVisible(page != "duplicates")  # the groups get the room side by side
+        if page == "duplicates":
+            self.stack.setCurrentWidget(self.duplicates_view)
+            with QSignalBlocker(self.sidebar):
+                self.sidebar.select("duplicates", "")
+            return
+        if leaving:  # the sidebar shows what the grid shows again
+            query = self.controller.browse_query
+            with QSignalBlocker(self.sidebar):
+                self.sidebar.select(query.kind, int(query.value) if query.kind == "album" else query.value)
         if page == "grid":
             self.stack.setCurrentWidget(self.grid)
             return

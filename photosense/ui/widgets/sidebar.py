@@ -1,4 +1,4 @@
-"""The left sidebar: All photos, the library folders, albums and tags per prompt set (with counts)."""
+"""The left sidebar: All photos and Duplicates, the library folders, albums and tags per prompt set (with counts)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ class _RowDelegate(QStyledItemDelegate):
         self.initStyleOption(opt, index)
         opt.rect.adjust(int(index.data(IndentRole) or 0), 0, 0, 0)
         count = index.data(CountRole)
-        count_text = f"{count:,}" if count is not None else ""
+        count_text = f"{count:,}" if isinstance(count, int) else str(count or "")
         room = opt.fontMetrics.horizontalAdvance(count_text) + 12 if count_text else 0
         text_width = opt.rect.width() - opt.decorationSize.width() - 36 - room
         opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideRight, max(10, text_width))
@@ -44,7 +44,8 @@ class _RowDelegate(QStyledItemDelegate):
 
 
 class Sidebar(QWidget):
-    """Emits ``selected(kind, value)``: ("all", ""), ("folder", path), ("album", id) or ("tag", "set/label").
+    """Emits ``selected(kind, value)``: ("all", ""), ("duplicates", ""), ("folder", path), ("album", id) or
+    ("tag", "set/label").
 
     Right-click and the "New …" rows ask for actions: ``albumAction("rename" | "edit" | "delete", id)``,
     ``setAction("edit" | "remove", set name)`` and ``actionRequested("new-album" | "new-set" |
@@ -73,6 +74,8 @@ class Sidebar(QWidget):
         self.context_menu: QMenu | None = None
         self.library_header = self._section("LIBRARY")
         self.all_photos = self._entry(self.library_header, "All photos", "photos", "all", "")
+        self.duplicates = self._entry(self.library_header, "Duplicates", "copy", "duplicates", "",
+                                      "Copies, re-saved versions and bursts, side by side: keep the best")
         self.folders_header = self._section("FOLDERS")
         self.albums_header = self._section("ALBUMS")
         self.tags_header = self._section("TAGS")
@@ -130,6 +133,13 @@ class Sidebar(QWidget):
                             "Tag photos with the prompt sets that ship with PhotoSense:\n"
                             "scenes, subjects, documents and events"))
         self._fill(self.tags_header, rows, "No tags yet", actions)
+
+    def set_duplicates(self, count: int | None, finding: bool = False) -> None:
+        """The number of duplicate groups and bursts ("…" while they are first looked for)."""
+        self.duplicates.setData(0, CountRole, count if count is not None else "…" if finding else None)
+        self.duplicates.setToolTip(0, "Looking for duplicates…" if finding and count is None else
+                                   f"{count:,} groups of copies and bursts: keep the best, trash the rest"
+                                   if count else "Copies, re-saved versions and bursts, side by side")
 
     def select_all_photos(self) -> None:
         self.tree.setCurrentItem(self.all_photos)
