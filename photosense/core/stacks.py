@@ -78,40 +78,45 @@ def merge_groups(groups: Iterable[GroupLike]) -> list[tuple[int, str, list[int]]
 
 def fold(order: Sequence[int], stacks: Mapping[int, StackLike], *, cover: str = "best",
          allowed: Callable[[int], bool] | None = None) -> list[tuple[int, int]]:
-    """(item id, how many items it stands for) for the items of *order* that stay, in order.
+    """(item id, how many items it stands for) for the items of *order* (ints) that stay, in order.
 
     *stacks*: stack id -> members by rank (at least the stacks of the items of *order*). *allowed*: which
     members, besides those listed, the list could show (None: every member; ``cover="keeper"`` counts
     only the listed ones, a listing being complete)."""
     if not stacks:
-        return [(int(i), 1) for i in order]
-    listed = {int(i) for i in order}
-    stack_of: dict[int, int] = {}
-    counts: dict[int, int] = {}
-    covers: dict[int, int] = {}
+        return [(i, 1) for i in order]
+    listed = set(order)
+    if cover == "keeper":  # one pass: a listing can be the whole library
+        dropped, stands = keeper_plan(listed, stacks)
+        return [(i, stands.get(i, 1)) for i in order if i not in dropped]
+    stack_of: dict[int, tuple[int, int]] = {}  # listed member -> (stack id, count)
     for sid, stack in stacks.items():
-        if cover == "keeper":
-            shown = [m for m in stack.members if m in listed]
-        else:
-            shown = [m for m in stack.members if m in listed or allowed is None or allowed(m)]
+        shown = [m for m in stack.members if m in listed or allowed is None or allowed(m)]
         if len(shown) > 1:
-            counts[sid] = len(shown)
-            covers[sid] = shown[0]
-            stack_of.update((m, sid) for m in stack.members if m in listed)
+            stack_of.update((m, (sid, len(shown))) for m in stack.members if m in listed)
     out: list[tuple[int, int]] = []
     taken: set[int] = set()
     for i in order:
-        i = int(i)
-        sid = stack_of.get(i)
+        sid, count = stack_of.get(i, (None, 1))
         if sid is None:
             out.append((i, 1))
-        elif cover == "keeper":
-            if covers[sid] == i:
-                out.append((i, counts[sid]))
         elif sid not in taken:
             taken.add(sid)
-            out.append((i, counts[sid]))
+            out.append((i, count))
     return out
+
+
+def keeper_plan(listed: set[int], stacks: Mapping[int, StackLike]) -> tuple[set[int], dict[int, int]]:
+    """How a complete listing folds (``cover="keeper"``): (the listed ids that go, cover id -> its count), so
+    a caller can filter its own rows without building new ones."""
+    dropped: set[int] = set()
+    stands: dict[int, int] = {}
+    for stack in stacks.values():
+        shown = [m for m in stack.members if m in listed]
+        if len(shown) > 1:
+            stands[shown[0]] = len(shown)
+            dropped.update(shown[1:])
+    return dropped, stands
 
 
 def parse_setting(value: str | None) -> bool:

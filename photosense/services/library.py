@@ -1,7 +1,8 @@
 """The ``Library`` facade: the Python API that the CLI and the desktop app are thin layers over.
 
 It opens one library's shared state (``LibraryContext``) and wires the services over it:
-indexing, search, organizing (which listens to indexing), tags and albums.
+indexing, search, organizing (which listens to indexing), tags, albums, duplicates and stacks
+(which listen to indexing and to duplicates' trash).
 """
 from __future__ import annotations
 
@@ -234,9 +235,10 @@ class Library:
             rows = self.catalog.photo_paths(match.id) if match is not None else []
         if not (self.stacking if stack is None else stack):
             return [(i, p, 1) for i, p in rows] if counts else rows
-        where = dict(rows)
-        folded = self.search_service.fold([i for i, _ in rows], cover="keeper")
-        return [(i, where[i], n) for i, n in folded] if counts else [(i, where[i]) for i, n in folded]
+        dropped, stands = self.search_service.fold_listing([i for i, _ in rows])
+        if counts:
+            return [(i, p, stands.get(i, 1)) for i, p in rows if i not in dropped]
+        return [row for row in rows if row[0] not in dropped]
 
     def photo(self, path: str | os.PathLike[str]) -> Photo:
         """The catalog record of a library photo (raises :class:`NotInLibrary`)."""

@@ -29,6 +29,7 @@ from photosense.services.context import LibraryContext
 
 RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009); only used with 2+ sources
 BULK_STACKS = 2000  # folding more ids than this reads every stack at once instead of looking them up
+STACK_SLACK = 4  # with stacking, ask for 1/4 more hits than shown: what folds away rarely needs a second search
 
 
 @dataclass
@@ -207,7 +208,7 @@ class SearchService:
         stack = self.stacking if stack is None else stack
         if compiled.vector is None:  # filters (and maybe negatives) only: newest first
             return self._listing(compiled, allowed, limit, stack)
-        want = limit
+        want = limit + (limit // STACK_SLACK if stack else 0)
         while True:  # folded stacks leave fewer hits: look further, as the sources do for their cut-off
             rankings = [source.rank(compiled, allowed, want, show_all) for source in self.sources]
             ranked = fuse(rankings, want)
@@ -246,8 +247,8 @@ class SearchService:
              exclude: Sequence[int] = ()) -> list[tuple[int, int]]:
         """(item id, how many items it stands for) of the items of *ids* left after folding their stacks
         (``core.stacks.fold``): *allowed* and *exclude* say which members a query could show."""
-        ids = [int(i) for i in ids]
-        stacks = self.catalog.all_stacks() if len(ids) > BULK_STACKS else self.catalog.stacks_touching(ids)
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        stacks = self._stacks_of(ids)
         if not stacks:
             return [(i, 1) for i in ids]
         ok = None
@@ -256,6 +257,13 @@ class SearchService:
             left_out = {int(i) for i in exclude}
             ok = lambda m: m not in left_out and (shown is None or m in shown)  # noqa: E731
         return stacking.fold(ids, stacks, cover=cover, allowed=ok)
+
+    def fold_listing(self, ids: Sequence[int]) -> tuple[set[int], dict[int, int]]:
+        """How a complete listing of *ids* folds to keepers: (ids that go, cover id -> its count)."""
+        return stacking.keeper_plan(set(ids), self._stacks_of(ids))
+
+    def _stacks_of(self, ids: Sequence[int]) -> dict:
+        return self.catalog.all_stacks() if len(ids) > BULK_STACKS else self.catalog.stacks_touching(ids)
 
     def _listing(self, compiled: CompiledQuery, allowed: np.ndarray | None, limit: int,
                  stack: bool = False) -> list[Hit]:
@@ -322,7 +330,7 @@ class SearchService:
             return []
         allowed_vectors = self.catalog.vector_ids_of(self.ctx.model_id(), allowed) if allowed is not None else None
         exclude_vectors = tuple(self.catalog.vector_ids_of(self.ctx.model_id(), exclude).tolist()) if exclude else ()
-        k = limit
+        k = limit + (limit // STACK_SLACK if stack else 0)
         while True:  # a video's moments, or folded stacks, can fill the first k: look further until *limit* items
             ids, scores = vectors.search(query, k, allowed=allowed_vectors, exclude=exclude_vectors)
             items = to_items(self.catalog, ids, scores)
