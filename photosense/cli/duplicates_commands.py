@@ -45,9 +45,10 @@ def _stacking(library, rest: list[str], as_json: bool) -> int:
     if as_json:
         emit_json(state)
     else:
-        print(f"stacking {'on' if state['stacking'] else 'off'}: {state['stacks']} stacks (duplicate groups and "
-              f"bursts) {'show as one photo' if state['stacking'] else 'are listed photo by photo'} in search, "
-              "albums and the grid")
+        print(f"stacking {'on' if state['stacking'] else 'off'}: {state['stacks']} "
+              f"{'stack' if state['stacks'] == 1 else 'stacks'} (duplicate groups and bursts) "
+              f"{'show as one photo' if state['stacking'] else 'are listed photo by photo'} in search, albums "
+              "and the grid")
     return EXIT_OK
 
 

@@ -7,8 +7,9 @@ keeper preference, so rank 0 is the stack's cover in a listing.
 
 Folding keeps one item per stack and tells how many it stands for:
 
-- ``cover="best"`` (search, similar, smart albums: lists ordered best first): the first member in the
-  list stands for the stack, and the members after it are folded into it;
+- ``cover="best"`` (search, similar, smart albums: lists ordered best first): the best-scoring member
+  stands for the stack (on a tie, the better ranked: an original before its byte copies), and the
+  members after it are folded into it;
 - ``cover="keeper"`` (the grid, filter-only queries, manual albums: no score to go by): the member with the
   best rank among those listed stands for it, at its own place.
 
@@ -24,6 +25,7 @@ from typing import Protocol
 
 SETTING = "results.stack"  # catalog setting: "on" (default) or "off"
 KINDS = ("exact", "near", "burst")
+TIE = 1e-3  # scores this close are a tie between members (fp16 vectors: byte copies score alike)
 
 
 class GroupLike(Protocol):
@@ -77,23 +79,32 @@ def merge_groups(groups: Iterable[GroupLike]) -> list[tuple[int, str, list[int]]
 
 
 def fold(order: Sequence[int], stacks: Mapping[int, StackLike], *, cover: str = "best",
-         allowed: Callable[[int], bool] | None = None) -> list[tuple[int, int]]:
+         allowed: Callable[[int], bool] | None = None,
+         scores: Sequence[float] | None = None) -> list[tuple[int, int]]:
     """(item id, how many items it stands for) for the items of *order* (ints) that stay, in order.
 
     *stacks*: stack id -> members by rank (at least the stacks of the items of *order*). *allowed*: which
     members, besides those listed, the list could show (None: every member; ``cover="keeper"`` counts
-    only the listed ones, a listing being complete)."""
+    only the listed ones, a listing being complete). *scores* (of *order*): members scoring within
+    ``TIE`` of the best one are a tie (byte copies share their vector), won by the better ranked, so a
+    copy never stands for its original by chance; the stack keeps the best one's place."""
     if not stacks:
         return [(i, 1) for i in order]
     listed = set(order)
     if cover == "keeper":  # one pass: a listing can be the whole library
         dropped, stands = keeper_plan(listed, stacks)
         return [(i, stands.get(i, 1)) for i in order if i not in dropped]
+    score_of = dict(zip(order, scores)) if scores is not None else {}
     stack_of: dict[int, tuple[int, int]] = {}  # listed member -> (stack id, count)
+    covers: dict[int, int] = {}
     for sid, stack in stacks.items():
         shown = [m for m in stack.members if m in listed or allowed is None or allowed(m)]
         if len(shown) > 1:
-            stack_of.update((m, (sid, len(shown))) for m in stack.members if m in listed)
+            here = [m for m in stack.members if m in listed]
+            stack_of.update((m, (sid, len(shown))) for m in here)
+            if score_of and here:
+                best = max(score_of[m] for m in here)
+                covers[sid] = next(m for m in here if score_of[m] >= best - TIE)
     out: list[tuple[int, int]] = []
     taken: set[int] = set()
     for i in order:
@@ -102,7 +113,7 @@ def fold(order: Sequence[int], stacks: Mapping[int, StackLike], *, cover: str = 
             out.append((i, 1))
         elif sid not in taken:
             taken.add(sid)
-            out.append((i, count))
+            out.append((covers.get(sid, i), count))
     return out
 
 

@@ -57,7 +57,8 @@ class Albums:
         members = self._catalog.album_members(album.id)
         if stack if stack is not None else self._search.stacking:
             folded = dict(self._search.fold([pid for pid, _, _, _ in members],
-                                            cover="best" if album.kind == SMART else "keeper"))
+                                            cover="best" if album.kind == SMART else "keeper",
+                                            scores=[-1.0 if score is None else score for _, _, score, _ in members]))
             members = [m for m in members if m[0] in folded]
         else:
             folded = {}

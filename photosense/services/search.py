@@ -212,7 +212,8 @@ class SearchService:
         while True:  # folded stacks leave fewer hits: look further, as the sources do for their cut-off
             rankings = [source.rank(compiled, allowed, want, show_all) for source in self.sources]
             ranked = fuse(rankings, want)
-            folded = self.fold([i for i, _, _ in ranked], allowed=allowed) if stack else [(i, 1) for i, _, _ in ranked]
+            folded = (self.fold([i for i, _, _ in ranked], allowed=allowed, scores=[s for _, s, _ in ranked])
+                      if stack else [(i, 1) for i, _, _ in ranked])
             if len(folded) >= limit or len(ranked) < want or want >= 16 * limit:
                 break
             want *= 2
@@ -244,9 +245,10 @@ class SearchService:
         return stacking.parse_setting(self.catalog.setting(stacking.SETTING))
 
     def fold(self, ids: Sequence[int], *, cover: str = "best", allowed: np.ndarray | None = None,
-             exclude: Sequence[int] = ()) -> list[tuple[int, int]]:
+             exclude: Sequence[int] = (), scores: Sequence[float] | None = None) -> list[tuple[int, int]]:
         """(item id, how many items it stands for) of the items of *ids* left after folding their stacks
-        (``core.stacks.fold``): *allowed* and *exclude* say which members a query could show."""
+        (``core.stacks.fold``): *allowed* and *exclude* say which members a query could show; *scores*
+        settle ties between members."""
         ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
         stacks = self._stacks_of(ids)
         if not stacks:
@@ -256,7 +258,7 @@ class SearchService:
             shown = None if allowed is None else set(np.asarray(allowed).tolist())
             left_out = {int(i) for i in exclude}
             ok = lambda m: m not in left_out and (shown is None or m in shown)  # noqa: E731
-        return stacking.fold(ids, stacks, cover=cover, allowed=ok)
+        return stacking.fold(ids, stacks, cover=cover, allowed=ok, scores=scores)
 
     def fold_listing(self, ids: Sequence[int]) -> tuple[set[int], dict[int, int]]:
         """How a complete listing of *ids* folds to keepers: (ids that go, cover id -> its count)."""
@@ -334,7 +336,7 @@ class SearchService:
         while True:  # a video's moments, or folded stacks, can fill the first k: look further until *limit* items
             ids, scores = vectors.search(query, k, allowed=allowed_vectors, exclude=exclude_vectors)
             items = to_items(self.catalog, ids, scores)
-            kept = (self.fold(items.ids, allowed=allowed, exclude=exclude) if stack
+            kept = (self.fold(items.ids, allowed=allowed, exclude=exclude, scores=items.scores.tolist()) if stack
                     else [(i, 1) for i in items.ids.tolist()])
             if len(kept) >= limit or len(ids) < k or k >= 16 * limit:
                 break
