@@ -15,6 +15,7 @@ STYLE = """
 QLabel#confirmTitle { font-size: 16px; font-weight: 600; color: #111827; }
 QLabel#confirmText { color: #374151; }
 QTreeWidget#trashList { background: #ffffff; border: 1px solid #e3e6eb; border-radius: 6px; }
+QTreeWidget#trashList::item { padding: 2px 4px; }
 QPushButton#danger { background: #dc2626; color: white; border: none; border-radius: 8px; padding: 7px 14px;
     font-weight: 600; }
 QPushButton#danger:hover { background: #b91c1c; }
@@ -51,8 +52,10 @@ class TrashDialog(QDialog):
         self.list.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for item in plan.items:
+            kept = os.path.basename(item.keeper)
+            kept_in = os.path.basename(os.path.dirname(item.keeper))
             row = QTreeWidgetItem(self.list, [os.path.basename(item.path), os.path.dirname(item.path),
-                                              human_size(item.size), os.path.basename(item.keeper)])
+                                              human_size(item.size), f"{kept}  (in {kept_in})" if kept_in else kept])
             row.setToolTip(0, item.path)
             row.setToolTip(1, item.path)
             row.setToolTip(3, f"Kept: {item.keeper}")

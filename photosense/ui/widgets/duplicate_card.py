@@ -1,6 +1,7 @@
-"""One group of the Duplicates view: its photos side by side (thumbnails, size, resolution, format and date, the
-values that differ within the group in bold amber), the keeper marked, "Keep this one" on the others and
-"Trash the others"; a burst is a stack ("Burst: 5 shots") that opens to its shots and has no trash control."""
+"""One group of the Duplicates view: its photos side by side (thumbnails, size, resolution, format and date; where
+a fact differs within the group, the keeper's value in bold and the values unlike it in bold amber), the keeper
+marked, "Keep this one" on the others and "Trash the others"; a burst is a stack ("Burst: 5 shots") that opens
+to its shots and has no trash control."""
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -12,7 +13,8 @@ from photosense.ui import style
 from photosense.ui.duplicate_groups import FIELDS, Group, Shot, human_size
 
 FIELD_NAMES = {"size": "Size", "resolution": "Resolution", "format": "Format", "date": "Taken"}
-TILE_WIDTH = style.THUMB + 24
+TILE_WIDTH = style.THUMB + 72  # room for "Resolution" and a bold "2024-06-01 09:00:00" side by side
+TEXT_WIDTH = TILE_WIDTH - 28  # inside the margins and the keeper's border
 
 
 class FlowLayout(QLayout):
@@ -99,12 +101,14 @@ class Thumb(QLabel):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         box = QRect(0, 0, style.THUMB, style.THUMB)
-        if self.stacked:
-            for offset in (8, 4):  # the shots behind the cover
-                painter.setPen(QColor("#cbd2dc"))
-                painter.setBrush(QColor("#e8ebf0") if offset == 8 else QColor("#f3f4f6"))
-                painter.drawRoundedRect(QRectF(box.translated(offset, offset)).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
-            painter.fillRect(box, QColor("#ffffff"))
+        if self.stacked:  # the shots behind the cover, the size of the picture
+            size = self._pixmap.deviceIndependentSize().toSize().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            picture = QRect(QPoint(0, 0), size)
+            picture.moveCenter(box.center())
+            for offset, fill in ((8, "#dfe3e9"), (4, "#eceff3")):
+                painter.setPen(QColor("#b8c0cc"))
+                painter.setBrush(QColor(fill))
+                painter.drawRoundedRect(QRectF(picture.translated(offset, offset)).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
         style.draw_fitted(painter, self._pixmap, box)
         painter.end()
 
@@ -138,25 +142,29 @@ class PhotoTile(QFrame):
             self.badge.setText("Shot, kept")
         self.name = QLabel(self)
         self.name.setObjectName("tileName")
-        self.name.setText(self.name.fontMetrics().elidedText(shot.name, Qt.TextElideMode.ElideMiddle, TILE_WIDTH - 16))
+        self.name.setText(self.name.fontMetrics().elidedText(shot.name, Qt.TextElideMode.ElideMiddle, TEXT_WIDTH))
         self.name.setToolTip(shot.path)
         self.folder = QLabel(self)
         self.folder.setObjectName("tileFolder")
-        self.folder.setText(self.folder.fontMetrics().elidedText(shot.folder, Qt.TextElideMode.ElideLeft,
-                                                                 TILE_WIDTH - 16))
+        self.folder.setText(self.folder.fontMetrics().elidedText(shot.folder, Qt.TextElideMode.ElideLeft, TEXT_WIDTH))
         self.folder.setToolTip(shot.folder)
         facts = QGridLayout()
         facts.setHorizontalSpacing(8)
         facts.setVerticalSpacing(2)
         self.values: dict[str, QLabel] = {}
+        keeper = group.keeper
         for row, name in enumerate(FIELDS):
             label = QLabel(FIELD_NAMES[name], self)
             label.setObjectName("factName")
             value = QLabel(shot.value(name), self)
-            differs = name in group.differing
-            value.setObjectName("factDiffers" if differs else "factValue")
+            # a fact that differs within the group: the keeper's value is the reference (bold), the values
+            # unlike it are highlighted (bold amber)
+            differs = name in group.differing and shot.key(name) != keeper.key(name)
+            reference = name in group.differing and shot.keep
+            value.setObjectName("factDiffers" if differs else "factReference" if reference else "factValue")
             value.setProperty("differs", differs)
-            value.setToolTip(shot.detail(name) + ("\nDiffers within this group" if differs else ""))
+            value.setToolTip(shot.detail(name) + (f"\nUnlike {'the cover' if burst else 'the photo kept'}: "
+                                                  f"{keeper.value(name)}" if differs else ""))
             self.values[name] = value
             facts.addWidget(label, row, 0)
             facts.addWidget(value, row, 1)

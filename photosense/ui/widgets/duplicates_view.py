@@ -34,6 +34,7 @@ QLabel#groupTitle {{ font-size: 14px; font-weight: 600; color: #111827; }}
 QLabel#groupNote, QLabel#tileFolder, QLabel#factName {{ color: {style.TEXT_DIM}; }}
 QLabel#tileName {{ color: #111827; font-weight: 600; }}
 QLabel#factValue {{ color: #374151; }}
+QLabel#factReference {{ color: #111827; font-weight: 700; }}
 QLabel#factDiffers {{ color: #b45309; font-weight: 700; }}
 QLabel#keepBadge {{ background: #dcfce7; color: #166534; border-radius: 8px; padding: 1px 8px; font-weight: 600; }}
 QLabel#copyBadge {{ background: #fee2e2; color: #991b1b; border-radius: 8px; padding: 1px 8px; }}
@@ -95,7 +96,6 @@ class DuplicatesView(QWidget):
         self.find_button = self._button("Look again", "secondary", "Find the duplicates and bursts again")
         self.find_button.clicked.connect(self.findRequested)
         self.undo_button = self._button("Undo", "secondary", "Bring back what the last trash removed (Ctrl+Z)")
-        self.undo_button.setIcon(style.icon("resume"))
         self.undo_button.clicked.connect(self.undoRequested)
         self.trash_all_button = self._button("Trash all suggested", "danger",
                                              "Move every copy (not the photos marked Keep, never a burst) to the "
