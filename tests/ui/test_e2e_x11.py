@@ -75,15 +75,16 @@ def screenshot(display: str, path: Path) -> None:
 
 
 def run_app(display: str, library: Path, steps: list[str], tmp: Path, prefix: str,
-            command: tuple[str, ...] = ("gui",), fake_model: bool = False) -> dict[str, dict]:
+            command: tuple[str, ...] = ("gui",), fake_model: bool = False,
+            env: dict[str, str] | None = None) -> dict[str, dict]:
     """Run ``photosense --library LIB gui`` on *display*, screenshot each step; returns each step's facts.
-    *fake_model*: the library was indexed with the tests' fake colour embedder."""
+    *fake_model*: the library was indexed with the tests' fake colour embedder; *env*: more variables."""
     facts_read, facts_write = os.pipe()
     shots_read, shots_write = os.pipe()
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "E2E_STEPS": ",".join(steps),
            "E2E_FACTS_FD": str(facts_write), "E2E_SHOTS_FD": str(shots_read),
            "PHOTOSENSE_SETTINGS": str(tmp / f"{prefix}.ini"), "PHOTOSENSE_LOG_DIR": str(tmp / "logs"),
-           "E2E_FAKE_MODEL": "1" if fake_model else "0"}
+           "E2E_FAKE_MODEL": "1" if fake_model else "0", **(env or {})}
     log_path = tmp / f"{prefix}-app.log"
     with open(log_path, "w") as log:
         app = subprocess.Popen([sys.executable, str(RUNNER), "--library", str(library), *command], env=env,
@@ -227,3 +228,90 @@ def test_real_window_videos_search_filmstrip_and_player(display, tmp_path):
     assert path.endswith("beach.mp4") and position >= best + 1.0
     for step in facts:
         assert_not_blank(SHOTS / f"videos-{step}.png")
+
+
+def landscape(seed: int, size: tuple[int, int] = (640, 480), sun_dx: int = 0):
+    """A photo-like scene: a sky and a ground of their own colours, a sun, hills and grain; *sun_dx* moves the
+    sun (the shots of a burst)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    from fakes import COLORS
+
+    names = ["blue", "orange", "green", "purple", "cyan", "red", "yellow", "brown", "magenta"]
+    sky, ground = COLORS[names[seed % len(names)]], COLORS[names[(seed + 3) % len(names)]]
+    w, h = size
+    image = Image.new("RGB", size, sky)
+    pen = ImageDraw.Draw(image)
+    horizon = int(h * (0.45 + 0.05 * (seed % 4)))
+    pen.polygon([(0, horizon), (w * 0.3, horizon - 60 - 10 * seed), (w * 0.6, horizon - 20), (w, horizon - 80),
+                 (w, h), (0, h)], fill=ground)
+    sx = int(w * (0.15 + 0.1 * (seed % 7))) + sun_dx
+    pen.ellipse((sx, 50, sx + 70, 120), fill=(252, 245, 220))
+    for k in range(3 + seed % 4):
+        x = int(w * (0.1 + 0.22 * k)) + 15 * seed % 40
+        pen.rectangle((x, horizon + 30, x + 18, horizon + 90), fill=(60, 40, 30))
+        pen.ellipse((x - 25, horizon - 10, x + 43, horizon + 45), fill=(30, 100 + 12 * k, 50))
+    grain = np.random.default_rng(seed).normal(0, 6, (h, w, 1))
+    pixels = np.clip(np.asarray(image, np.float32) + grain, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels).filter(ImageFilter.GaussianBlur(0.6))
+
+
+@pytest.mark.slow  # a real window in a real process; the fake embedder: no torch
+def test_real_window_duplicates_keep_the_suggested_trash_the_rest_undo(display, tmp_path):
+    """As a new user would: a folder copied twice, a few copies re-saved smaller, a burst; open Duplicates, keep
+    the suggested photos, trash the rest (confirmed), find them in the (private) system trash, undo."""
+    from datetime import datetime, timedelta
+
+    from PIL import Image
+
+    from conftest import save_shot
+    from fakes import NAME as FAKE_MODEL
+    from photosense import Library
+
+    pictures, backup, phone = tmp_path / "Pictures", tmp_path / "Backup", tmp_path / "Phone export"
+    when = datetime(2024, 6, 1, 9, 0, 0)
+    for n in range(6):
+        save_shot(landscape(n), pictures / f"IMG_{n:04d}.jpg", when=when + timedelta(days=n))
+    for n, dx in enumerate((0, 6, 12)):  # a burst: three shots 2 s apart
+        save_shot(landscape(7, sun_dx=dx), pictures / f"IMG_{10 + n:04d}.jpg", when=when + timedelta(days=9, seconds=2 * n))
+    shutil.copytree(pictures, backup)
+    shutil.copytree(pictures, phone)
+    resaved = ["IMG_0001.jpg", "IMG_0003.jpg", "IMG_0004.jpg"]
+    for name in resaved:  # re-saved smaller, their capture date kept
+        with Image.open(phone / name) as image:
+            exif = image.getexif()
+            image.resize((320, 240), Image.Resampling.LANCZOS).save(phone / name, "JPEG", quality=80, exif=exif)
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
+        lib.index([pictures, backup, phone])
+        assert lib.status()["indexed"] == 27
+        if hasattr(lib, "set_stacking"):
+            lib.set_stacking(False)  # the grid lists every file
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    steps = ["open-duplicates", "burst", "trash-confirm", "trashed", "grid-after-trash", "undo"]
+    facts = run_app(display, tmp_path / "library", steps, tmp_path, "duplicates", fake_model=True,
+                    env={"HOME": str(home), "XDG_DATA_HOME": str(home / "data")})
+    found = facts["open-duplicates"]["duplicates"]
+    kinds = sorted(kind for kind, _paths, _keeper in found["groups"])  # the burst's shots were copied too
+    assert kinds == ["burst"] + ["exact"] * 6 + ["near"] * 3 and found["count"] == 10
+    for kind, paths, keeper in found["groups"]:
+        if kind == "near":  # the full-size original is kept, never the smaller re-save
+            assert len(paths) == 3 and Image.open(keeper).size == (640, 480)
+        if kind == "burst":
+            assert [Path(p).name for p in paths] == ["IMG_0010.jpg", "IMG_0011.jpg", "IMG_0012.jpg"]
+    copies = {p for kind, paths, keeper in found["groups"] if kind != "burst" for p in paths if p != keeper}
+    assert len(copies) == 18
+    confirm = facts["trash-confirm"]["duplicates"]
+    assert set(confirm["dialog"]) == copies and "system trash" in confirm["dialog_text"]
+    trashed = facts["trashed"]["duplicates"]
+    assert [kind for kind, *_ in trashed["groups"]] == ["burst"] and trashed["count"] == 1
+    assert trashed["note"].startswith("Moved 18 copies to the trash")
+    assert len(trashed["trash"]) == 18  # in the (private) system trash, until the undo below
+    grid = facts["grid-after-trash"]
+    assert grid["count"] == "9 photos" and not copies & set(grid["paths"])
+    undone = facts["undo"]["duplicates"]
+    assert undone["note"] == "Restored 18 copies from the trash." and undone["count"] == 10
+    assert all(os.path.exists(p) for p in copies) and undone["trash"] == []
+    for step in facts:
+        assert_not_blank(SHOTS / f"duplicates-{step}.png")

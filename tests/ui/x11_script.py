@@ -163,6 +163,49 @@ class Steps(QObject):
         at = self.c.moment_of(player.path) or 0.0
         yield lambda: on_screen(player) and player.screen_view.image is not None and player.position >= at + 1.0
 
+    # -- duplicates (a folder copied twice, a few copies re-saved smaller, a burst) ----------------------
+
+    def duplicates_settled(self) -> bool:
+        view, d = self.window.duplicates_view, self.c.duplicates
+        return (self.c.page[0] == "duplicates" and d.groups is not None and not d.busy and on_screen(view)
+                and view.thumbnails_pending() == 0)
+
+    def open_duplicates(self) -> Iterator[Condition]:
+        yield self.settled  # the grid first: the window as it opens
+        self.window.sidebar.tree.setCurrentItem(self.window.sidebar.duplicates)  # as a click selects the row
+        yield self.duplicates_settled
+
+    def burst(self) -> Iterator[Condition]:  # the burst's stack opened to its shots
+        view = self.window.duplicates_view
+        card = next(card for card in view.cards if card.group.kind == "burst")
+        QTest.mouseClick(card.toggle, Qt.MouseButton.LeftButton)
+        yield lambda: card.expanded and self.duplicates_settled()
+        view.scroll.verticalScrollBar().setValue(card.y() - 16)  # the burst at the top, laid out by now
+        yield lambda: view.scroll.verticalScrollBar().value() == min(card.y() - 16,
+                                                                     view.scroll.verticalScrollBar().maximum())
+
+    def trash_confirm(self) -> Iterator[Condition]:  # the suggested keepers kept: trash the rest
+        view = self.window.duplicates_view
+        view.scroll.verticalScrollBar().setValue(0)
+        QTest.mouseClick(view.trash_all_button, Qt.MouseButton.LeftButton)
+        yield lambda: on_screen(self.window.duplicate_actions.dialog)
+
+    def trashed(self) -> Iterator[Condition]:
+        QTest.mouseClick(self.window.duplicate_actions.dialog.move_button, Qt.MouseButton.LeftButton)
+        yield lambda: (self.window.duplicate_actions.dialog is None and self.c.duplicates.undo_count > 0
+                       and self.duplicates_settled())
+
+    def grid_after_trash(self) -> Iterator[Condition]:
+        self.window.sidebar.select_all_photos()
+        yield lambda: self.c.page[0] == "grid" and self.settled()
+
+    def undo(self) -> Iterator[Condition]:
+        self.window.sidebar.tree.setCurrentItem(self.window.sidebar.duplicates)
+        self.window.activateWindow()  # the closed dialog left no active window (Xvfb runs no window manager)
+        yield lambda: self.duplicates_settled() and QApplication.activeWindow() is self.window
+        QTest.keyClick(self.window.duplicates_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        yield lambda: self.c.duplicates.undo_count == 0 and self.duplicates_settled()
+
     def close_step(self, name: str) -> None:
         """Close what the step opened."""
         w = self.window
@@ -192,7 +235,20 @@ class Steps(QObject):
                 "moments": [[m.t, m.relevant, m.best] for m in c.moments],
                 "player": ([w.photo_actions.player.path, w.photo_actions.player.position]
                            if w.photo_actions.player is not None else None),
-                "status": w.status_label.text()}
+                "status": w.status_label.text(), "duplicates": self.duplicate_facts()}
+
+    def duplicate_facts(self) -> dict:
+        w, d = self.window, self.c.duplicates
+        view = w.duplicates_view
+        dialog = w.duplicate_actions.dialog
+        return {"count": w.sidebar.duplicates.data(0, CountRole),
+                "groups": [[g.kind, [p.path for p in g.photos], g.keeper.path] for g in d.groups or []],
+                "titles": [card.title.text() for card in view.cards], "summary": view.summary.text(),
+                "note": view.note.text(), "trash_all": view.trash_all_button.text(),
+                "dialog": dialog.paths() if dialog is not None else None,
+                "dialog_text": dialog.text.text() if dialog is not None else None,
+                "trash": sorted(os.listdir(trash)) if os.path.isdir(trash := os.path.join(
+                    os.environ.get("XDG_DATA_HOME", "/nonexistent"), "Trash", "files")) else []}
 
     def _next(self) -> None:
         if not self.names:
