@@ -176,6 +176,38 @@ def test_bursts_are_stacks_with_no_trash_control(qtbot, make_window, duplicate_l
     assert not any(b.text().startswith("Trash") for b in burst.findChildren(type(view.trash_all_button)))
     assert not any(p.startswith(str(Path(duplicate_shots["burst0"]).parent)) for p in
                    (i.path for i in trash_plan(view.groups).items))
+    burst.tile(duplicate_shots["burst1"]).keep_button.click()  # another cover; the stack stays open
+    burst = card_of(view, "burst")
+    assert burst.expanded and burst.tile(duplicate_shots["burst1"]).badge.text() == "Cover · your choice"
+    assert [t.shot.path for t in burst.tiles] == [duplicate_shots[f"burst{n}"] for n in range(3)]
+    qtbot.waitUntil(lambda: not window.controller.duplicates.busy)
+    view.findRequested.emit()  # found again: still open
+    qtbot.waitUntil(lambda: settled(window))
+    assert card_of(view, "burst").expanded
+
+
+def test_a_page_of_groups_at_a_time(qapp, tmp_path):
+    import shiboken6
+
+    from photosense.core.thumbnails import ThumbnailCache
+    from photosense.ui.duplicate_groups import Group, Shot
+    from photosense.ui.tasks import Pools
+    from photosense.ui.thumbnailer import ThumbnailLoader
+    from photosense.ui.widgets.duplicates_view import PAGE, DuplicatesView
+
+    groups = [Group.of("exact", [Shot(2 * n, f"/gone/{n}/a.jpg", True, 40, 30, 1000),
+                                 Shot(2 * n + 1, f"/gone/{n}/b.jpg", False, 40, 30, 1000)]) for n in range(70)]
+    view = DuplicatesView(ThumbnailLoader(Pools(synchronous=True), ThumbnailCache(tmp_path / "thumbs")))
+    view.show_groups(groups)
+    assert len(view.cards) == PAGE == 30 and view.more_button.text() == "Show 30 more groups (40 not shown)"
+    assert view.thumbnails_pending() == 0  # missing files: the "broken" tile, at once on synchronous pools
+    view.more_button.click()
+    view.more_button.click()
+    assert len(view.cards) == 70 and view.more_button.isHidden()
+    assert view.trash_all_button.text() == "Trash all suggested · 70.0 kB"
+    view.show_groups(groups[:40])  # found again: as many cards as were shown
+    assert len(view.cards) == 40
+    shiboken6.delete(view)  # now: a live view would be restyled by the next test's application()
 
 
 def test_trash_the_others_of_one_group(qtbot, make_window, duplicate_library, duplicate_shots, monkeypatch):
@@ -274,3 +306,20 @@ def test_group_facts_differences_and_plans():
     assert confirm({"trashed": [{"path": "/b/p.jpg", "keeper": "/a/p.jpg"}, {"path": "/b/p.png", "keeper": "/a/p.jpg"}]})
     assert not confirm({"trashed": [{"path": "/b/p.jpg", "keeper": "/a/p.jpg"}]})  # less than confirmed
     assert not confirm({"trashed": [{"path": "/a/p.jpg", "keeper": "/b/p.jpg"}, {"path": "/b/p.png", "keeper": "/b/p.jpg"}]})
+
+
+def test_trash_and_undo_from_the_controller_with_stacking_on(make_controller, duplicate_library, duplicate_shots,
+                                                            trash_home):
+    c = make_controller(duplicate_library)
+    if hasattr(c.library, "set_stacking"):
+        c.library.set_stacking(True)  # the default for users: the grid shows a stack once
+    s = duplicate_shots
+    plan = c.duplicates.plan()
+    c.duplicates.trash(plan)  # confirmed (the window asks first); synchronous pools: done on return
+    assert sorted(os.listdir(trash_home / "files")) == sorted(os.path.basename(p) for p in (s["red_copy"], s["blue_small"],
+                                                                                         s["blue_png"]))
+    assert [g.kind for g in c.duplicates.groups] == ["burst"] and c.duplicates.undo_count == 3
+    assert not {s[k] for k in COPIES} & set(c.photos.paths()) and c.status["photos"] == 7
+    c.duplicates.undo()
+    assert all(os.path.exists(p) for p in s.values()) and len(c.duplicates.groups) == 3
+    assert c.status["photos"] == 10 and c.duplicates.undo_count == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QStackedWidget, QVBoxLayout, QWidget)
@@ -80,6 +80,7 @@ class DuplicatesView(QWidget):
         self.one_group = False
         self.known = False  # groups have been found at least once
         self.limit = PAGE
+        self._opened: set[frozenset[int]] = set()  # bursts opened to their shots (kept when groups are found again)
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._thumbs: dict[str, list[Thumb]] = {}
         self._build()
@@ -164,15 +165,19 @@ class DuplicatesView(QWidget):
     # -- what is shown ----------------------------------------------------------------------------
 
     def show_groups(self, groups: list[Group], one_group: bool = False) -> None:
-        """Show *groups* (a page at a time); the number of cards shown so far is kept."""
+        """Show *groups* (a page at a time); the number of cards shown, the bursts opened and the scroll
+        position are kept (groups are found again after indexing, a trash or an undo)."""
         self.known = True
         self.groups, self.one_group = list(groups), one_group
+        bar = self.scroll.verticalScrollBar()
+        position = bar.value()
         for card in self.cards:
             card.deleteLater()
         self.cards = []
         for index, group in enumerate(self.groups[:self.limit]):
             self._add_card(index, group)
         self._after_change()
+        QTimer.singleShot(0, self, lambda: bar.setValue(position))  # once the new cards are laid out
 
     def update_group(self, index: int, group: Group) -> None:
         """One group changed (a new keeper): its card is made again in place."""
@@ -180,14 +185,10 @@ class DuplicatesView(QWidget):
             return
         self.groups[index] = group
         if index < len(self.cards):
-            old = self.cards[index]
-            expanded = old.expanded
+            old = self.cards.pop(index)
             self.list.removeWidget(old)
             old.deleteLater()
-            self.cards.pop(index)
-            card = self._add_card(index, group)
-            if expanded != card.expanded:
-                card.set_expanded(expanded)
+            self._add_card(index, group)
         self._after_change()
 
     def show_more(self) -> None:
@@ -199,13 +200,19 @@ class DuplicatesView(QWidget):
 
     def _add_card(self, index: int, group: Group) -> GroupCard:
         card = GroupCard(group, self.one_group, self.content)
+        if group.ids in self._opened:
+            card.set_expanded(True)
         card.keepClicked.connect(self.keepRequested)
         card.trashClicked.connect(self.trashRequested)
         card.opened.connect(self.openRequested)
-        card.thumbsAdded.connect(lambda _thumbs: self._register())
+        card.thumbsAdded.connect(lambda _thumbs, card=card: self._toggled(card))
         self.cards.insert(index, card)
         self.list.insertWidget(index, card)
         return card
+
+    def _toggled(self, card: GroupCard) -> None:
+        (self._opened.add if card.expanded else self._opened.discard)(card.group.ids)
+        self._register()
 
     def _after_change(self) -> None:
         self._register()
@@ -280,7 +287,7 @@ class DuplicatesView(QWidget):
                     thumb.set_image(pixmap)
                 else:
                     self._thumbs.setdefault(thumb.path, []).append(thumb)
-        for path in self._thumbs:
+        for path in list(self._thumbs):  # synchronous pools answer inside request()
             self.loader.request(path)
 
     def _thumbnail_ready(self, path: str, at, image: QImage) -> None:
