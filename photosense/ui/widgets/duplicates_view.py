@@ -263,6 +263,8 @@ class DuplicatesView(QWidget):
         for card in self.cards:
             if card.trash_button is not None:
                 card.trash_button.setEnabled(not working and not self._finding)
+            for tile in card.tiles:  # a trash or an undo decides the groups; a keeper can be chosen after
+                tile.keep_button.setEnabled(not working)
 
     def show_note(self, text: str, error: bool = False) -> None:
         """One short line under the summary: the last result, or what went wrong."""
