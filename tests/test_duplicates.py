@@ -288,3 +288,19 @@ def test_video_copies_are_one_group_a_trimmed_or_other_clip_is_not(fake_library,
     groups = fake_library.duplicates.groups()
     assert [(g.kind, {p.path for p in g.photos}) for g in groups] == [("near", {str(clip), str(converted)})]
     assert groups[0].keeper.path == str(clip)  # the larger frame
+
+
+def test_trash_only_some_copies_and_what_undo_would_restore(lib, trash_home):
+    """One group's copies can be trashed alone (the app's 'Trash the others'); last_trash() tells
+    what undo would bring back."""
+    groups = [g for g in lib.duplicates.groups() if g.kind in ("exact", "near")]
+    assert len(groups) >= 2
+    first = [p.path for p in groups[0].photos if not p.keep]
+    others = [p.path for g in groups[1:] for p in g.photos if not p.keep]
+    assert lib.duplicates.last_trash() is None
+    done = lib.duplicates.trash(True, only=first)
+    assert sorted(t["path"] for t in done["trashed"]) == sorted(first)
+    assert all(os.path.exists(p) for p in others)
+    assert lib.duplicates.last_trash() == {"photos": len(first), "paths": sorted(first)}
+    lib.duplicates.undo()
+    assert lib.duplicates.last_trash() is None and all(os.path.exists(p) for p in first)

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -300,15 +300,18 @@ class Duplicates:
 
     # -- trash and undo ---------------------------------------------------------------------
 
-    def trash(self, confirm: bool | Confirm = False, *, dry_run: bool = False) -> dict:
+    def trash(self, confirm: bool | Confirm = False, *, dry_run: bool = False,
+              only: Iterable[str | os.PathLike[str]] | None = None) -> dict:
         """Move every copy (the non-keepers of exact and near groups; never a burst) to the desktop
-        trash. *confirm* must be True, or a callable that is shown the plan and returns True;
-        otherwise nothing is removed (``"cancelled": true``). With *dry_run* only the plan is returned.
+        trash, or just the copies among *only* (paths, e.g. one group's). *confirm* must be True, or a
+        callable that is shown the plan and returns True; otherwise nothing is removed
+        (``"cancelled": true``). With *dry_run* only the plan is returned.
         Returns ``{"trashed": [{"path", "trash_path"}], "freed_bytes"}`` (plus ``"skipped"``)."""
+        wanted = None if only is None else {paths.normalize(p) for p in only}
         with self._ctx.write_lock:
             photos = {p.id: p for p in self._catalog.duplicate_items()}
             plan = [(i, g.keeper) for g in self._find(photos) if g.kind in TRASHED_KINDS
-                    for i in g.ids if i != g.keeper]
+                    for i in g.ids if i != g.keeper and (wanted is None or photos[i].path in wanted)]
             preview = {"trashed": [{"path": photos[i].path, "trash_path": None, "keeper": photos[k].path}
                                    for i, k in plan], "freed_bytes": sum(photos[i].size for i, _ in plan)}
             if dry_run or not plan:
@@ -352,6 +355,14 @@ class Duplicates:
                 vectors.save()
         return {"trashed": [{"path": photos[i].path, "trash_path": t} for i, _, t, _ in done],
                 "freed_bytes": sum(photos[i].size for i, *_ in done), "skipped": skipped}
+
+    def last_trash(self) -> dict | None:
+        """The removal ``undo`` would restore: ``{"photos": count, "paths": [...]}``, or None."""
+        last = self._catalog.last_trash()
+        if last is None:
+            return None
+        waiting = sorted(i.path for i in last[1] if not i.restored)
+        return {"photos": len(waiting), "paths": waiting} if waiting else None
 
     def undo(self) -> dict:
         """Restore the last trash operation: its files come back from the trash to where they were, and

@@ -212,9 +212,8 @@ def load_groups(library) -> Found:  # worker thread
                               record.taken_at if record is not None else None,
                               record.mtime_ns / 1e9 if record is not None else None))
         out.append(Group.of(g.kind, shots, g.chosen))
-    last = library.catalog.last_trash()
-    undo = 0 if last is None else sum(1 for item in last[1] if not item.restored)
-    return Found(out, undo)
+    last = library.duplicates.last_trash()
+    return Found(out, 0 if last is None else last["photos"])
 
 
 def summary(groups: list[Group]) -> str:

@@ -239,12 +239,13 @@ def test_trash_the_others_of_one_group(qtbot, make_window, duplicate_library, du
     assert calls == [(sorted([s["blue_small"], s["blue_png"]]), True)]  # the library agreed on the same copies
 
 
-def test_without_one_group_trash_only_trash_all_is_offered(qtbot, make_window, duplicate_library):
+def test_each_group_of_copies_offers_trash_the_others_and_bursts_do_not(qtbot, make_window, duplicate_library):
     window = make_window(duplicate_library, auto_index=False)
     view = open_duplicates(qtbot, window)
-    if trashes_one_group(window.controller.library):
-        pytest.skip("this library trashes one group at a time")
-    assert all(card.trash_button is None for card in view.cards) and view.trash_all_button.isEnabled()
+    assert trashes_one_group(window.controller.library)  # the library takes a group's copies alone (only=)
+    assert {card.group.kind: card.trash_button is not None for card in view.cards} == \
+        {"exact": True, "near": True, "burst": False}
+    assert view.trash_all_button.isEnabled()
 
 
 def test_errors_show_as_short_messages(qtbot, make_window, duplicate_library, duplicate_shots, trash_home):
