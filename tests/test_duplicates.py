@@ -304,3 +304,25 @@ def test_trash_only_some_copies_and_what_undo_would_restore(lib, trash_home):
     assert lib.duplicates.last_trash() == {"photos": len(first), "paths": sorted(first)}
     lib.duplicates.undo()
     assert lib.duplicates.last_trash() is None and all(os.path.exists(p) for p in first)
+
+
+def test_a_burst_within_one_second_is_a_stack_not_copies(fake_library, photos_dir, trash_home):
+    """Burst modes shoot several frames a second: EXIF SubSecTimeOriginal tells them apart from copies
+    of one shot, which carry the same fraction."""
+    green = color_image("green", size=100, seed=5)
+    shots = []
+    for n, dx in enumerate((0, 2, 4)):
+        exif_data = exif(T0)
+        exif_data.get_ifd(0x8769)[0x9291] = f"{n * 20:02d}"  # .00, .20, .40 s: three frames in one second
+        path = photos_dir / f"green-{n}.jpg"
+        green.crop((dx, 0, dx + 96, 96)).save(path, "JPEG", quality=95, exif=exif_data)
+        shots.append(str(path))
+    shutil.copy2(shots[0], photos_dir / "copy-of-green-0.jpg")  # a real copy: the same fraction
+    fake_library.index([photos_dir])
+    assert fake_library.photo(shots[1]).taken_at == "2024-07-14T12:00:00.200"
+    kinds = sorted((g.kind, sorted(os.path.basename(p.path) for p in g.photos)) for g in fake_library.duplicates.groups())
+    assert ("burst", ["green-0.jpg", "green-1.jpg", "green-2.jpg"]) in kinds or \
+        ("burst", ["copy-of-green-0.jpg", "green-0.jpg", "green-1.jpg", "green-2.jpg"]) in kinds
+    assert ("exact", ["copy-of-green-0.jpg", "green-0.jpg"]) in kinds
+    planned = {os.path.basename(t["path"]) for t in fake_library.duplicates.trash(True, dry_run=True)["trashed"]}
+    assert planned <= {"copy-of-green-0.jpg", "green-0.jpg"}  # only one of the two copies, never a burst frame

@@ -215,6 +215,7 @@ class Item:
     duration: float | None = None
     signature: np.ndarray | None = None
     sharpness: float | None = None
+    precise: bool = False  # the capture time has the camera's fraction of a second (EXIF SubSecTime)
 
     @property
     def pixels(self) -> int:
@@ -233,9 +234,15 @@ def aspect_compatible(a: Item, b: Item) -> bool:
     return abs(math.log(a.width / a.height) - math.log(b.width / b.height)) <= slack
 
 
+def _resolution(a: Item, b: Item) -> float:
+    """How finely two capture times can be told apart: a millisecond when both carry the camera's
+    fraction of a second, else a second (burst frames a fraction apart then look simultaneous)."""
+    return 0.001 if a.precise and b.precise else 1.0
+
+
 def same_moment(a: Item, b: Item) -> bool:
     """Copies of one shot carry its capture time, or none (a conversion may drop it)."""
-    return a.taken is None or b.taken is None or abs(a.taken - b.taken) < 1.0
+    return a.taken is None or b.taken is None or abs(a.taken - b.taken) < _resolution(a, b)
 
 
 def near_pair(a: Item, b: Item, cosine: float) -> bool:
@@ -247,8 +254,8 @@ def near_pair(a: Item, b: Item, cosine: float) -> bool:
 
 
 def burst_pair(a: Item, b: Item, cosine: float) -> bool:
-    """Two photos of one burst: shot 1..BURST_GAP_S apart, alike, same frame shape."""
-    if a.taken is None or b.taken is None or not 1.0 <= abs(a.taken - b.taken) <= BURST_GAP_S:
+    """Two photos of one burst: shot apart (a fraction of a second to BURST_GAP_S), alike, same frame shape."""
+    if a.taken is None or b.taken is None or not _resolution(a, b) <= abs(a.taken - b.taken) <= BURST_GAP_S:
         return False
     if cosine < CANDIDATE_COSINE or not aspect_compatible(a, b):
         return False

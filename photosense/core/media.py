@@ -30,6 +30,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED, _DATETIME = 0x9003, 0x9004, 0x0132
+_SUBSEC_ORIGINAL, _SUBSEC_DIGITIZED, _SUBSEC = 0x9291, 0x9292, 0x9290  # fractions of those seconds
 _MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
 _TRANSPOSED = {5, 6, 7, 8}  # orientations that swap width and height
 _ORIENT_TRANSPOSE = {  # EXIF orientation -> the transpose that makes the pixels upright
@@ -156,8 +157,10 @@ def _exif_fields(exif: Image.Exif) -> tuple[str | None, str | None]:
     except Exception:  # malformed EXIF must not cost the photo
         sub = {}
     taken = None
-    for raw in (sub.get(_DATETIME_ORIGINAL), sub.get(_DATETIME_DIGITIZED), exif.get(_DATETIME)):
-        taken = _parse_exif_datetime(raw)
+    for raw, subsec in ((sub.get(_DATETIME_ORIGINAL), sub.get(_SUBSEC_ORIGINAL)),
+                        (sub.get(_DATETIME_DIGITIZED), sub.get(_SUBSEC_DIGITIZED)),
+                        (exif.get(_DATETIME), sub.get(_SUBSEC))):
+        taken = _parse_exif_datetime(raw, subsec)
         if taken:
             break
     make = _clean_text(exif.get(_MAKE))
@@ -178,7 +181,9 @@ def _clean_text(value: object) -> str | None:
     return value or None
 
 
-def _parse_exif_datetime(value: object) -> str | None:
+def _parse_exif_datetime(value: object, subsec: object = None) -> str | None:
+    """ISO 8601 local time, to the millisecond when the camera wrote the fraction (SubSecTime: a burst
+    shoots several frames a second, and only the fraction tells them from copies of one shot)."""
     text = _clean_text(value)
     if not text:
         return None
@@ -188,6 +193,9 @@ def _parse_exif_datetime(value: object) -> str | None:
         except ValueError:
             continue
         if parsed.year >= 1826:  # the first photograph; "0000:00:00" placeholders fail above
+            digits = (_clean_text(subsec) or "").strip()
+            if digits.isdigit():
+                return parsed.replace(microsecond=int(digits[:6].ljust(6, "0"))).isoformat(timespec="milliseconds")
             return parsed.isoformat(timespec="seconds")
     return None
 

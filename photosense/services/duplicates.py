@@ -89,7 +89,8 @@ def _epoch(taken_at: str | None) -> float | None:
 
 def _item(photo: Photo) -> dup.Item:
     return dup.Item(photo.id, photo.path, photo.width, photo.height, photo.size, _epoch(photo.taken_at),
-                    photo.camera, photo.mtime_ns, photo.kind, photo.duration)
+                    photo.camera, photo.mtime_ns, photo.kind, photo.duration,
+                    precise="." in (photo.taken_at or ""))
 
 
 def _full_hash(path: str) -> bytes:
