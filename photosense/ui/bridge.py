@@ -21,11 +21,11 @@ RESULT_LIMIT = 300
 
 @dataclass(frozen=True)
 class Query:
-    """What the grid shows: every photo, a folder, an album (by id), a tag ("set/label"), a text search, or
-    photos like an image or a video (at the moment *at*, in seconds). A text search keeps to the relevance
-    cut-off unless *show_all*."""
+    """What the grid shows: every photo, a folder, an album (by id), a tag ("set/label"), a text search,
+    photos like an image or a video (at the moment *at*, in seconds), or a stack expanded (by a member's
+    path). A text search keeps to the relevance cut-off unless *show_all*."""
 
-    kind: str  # "all" | "folder" | "album" | "tag" | "text" | "similar"
+    kind: str  # "all" | "folder" | "album" | "tag" | "text" | "similar" | "stack" (*value*'s stack)
     value: str = ""
     show_all: bool = False
     at: float | None = None  # "similar": the moment of the video in *value*
@@ -37,7 +37,8 @@ class Query:
 
 class GridItem(NamedTuple):
     """One cell of the grid: a photo or a video, its score in a search (None when browsing), and for a
-    video its length and the moment that matched (seconds)."""
+    video its length and the moment that matched (seconds); *stack* > 1 when it stands for a folded stack
+    (duplicates, a burst) of that many items."""
 
     id: int
     path: str
@@ -45,6 +46,7 @@ class GridItem(NamedTuple):
     kind: str = "photo"  # "photo" | "video"
     at: float | None = None
     duration: float | None = None
+    stack: int = 1
 
     @property
     def is_video(self) -> bool:
@@ -57,7 +59,8 @@ class GridItem(NamedTuple):
             return item
         if isinstance(item, tuple):
             return cls(*item)
-        return cls(item.id, item.path, float(item.score), item.kind, item.at, item.duration)
+        return cls(item.id, item.path, float(item.score), item.kind, item.at, item.duration,
+                   int(getattr(item, "stack", 1) or 1))
 
 
 @dataclass
@@ -240,6 +243,18 @@ class LibraryBridge(QObject):
             self.pools.run(self.pools.io, lambda: [f.path for f in library.folders()], self.folders.emit,
                            self._report)
 
+    def set_stacking(self, on: bool, then=None) -> None:
+        """``library.set_stacking(on)`` on the io pool, then *then()* (the grid refreshes)."""
+        if self.library is not None:
+            library = self.library
+            self.pools.run(self.pools.io, lambda: library.set_stacking(on), lambda _: then and then(),
+                           self._report)
+
+    def load_stacking(self, then) -> None:
+        """``then(library.stacking)`` once read on the io pool."""
+        if self.library is not None:
+            self.pools.run(self.pools.io, lambda library=self.library: library.stacking, then, self._report)
+
     def refresh_status(self) -> None:
         if self.library is not None:
             self.pools.run(self.pools.io, self.library.status, self.status.emit, self._report)
@@ -315,23 +330,27 @@ def _load_model(library) -> None:  # worker thread
 
 
 def _browse(library, query: Query) -> list[GridItem]:  # worker thread
-    """The rows of a browsing query: every photo, a folder's, an album's (best first) or a tag's. A video
-    brings its length; in an album or a tag, the moment that matched too."""
-    if query.kind == "album":
-        album = next((a for a in library.albums.list() if str(a.id) == query.value), None)
-        hits = [] if album is None else library.albums.photos(album.name)
-        return [GridItem(h.id, h.path, None, h.kind, h.at, h.duration) for h in hits]
-    if query.kind == "tag":
-        quoted = query.value.replace('"', "")
-        hits = library.search(f'tag:"{quoted}"', limit=10_000_000)
-        return [GridItem(h.id, h.path, None, h.kind, h.at, h.duration) for h in hits]
-    rows = library.photos(query.value if query.kind == "folder" else None)
-    videos = [i for i, p in rows if is_video_name(p)]
-    if not videos:
-        return [GridItem(i, p) for i, p in rows]
-    found = library.catalog.photos_by_ids(videos)
-    return [GridItem(i, p, None, "video", None, found[i].duration) if i in found and found[i].is_video
-            else GridItem(i, p) for i, p in rows]
+    """The rows of a browsing query: every photo, a folder's, an album's (best first), a tag's or a stack's
+    members (keeper first). A video brings its length; in an album or a tag, the moment that matched too; a
+    folded stack, its count."""
+    if query.kind in ("album", "tag", "stack"):
+        if query.kind == "album":
+            album = next((a for a in library.albums.list() if str(a.id) == query.value), None)
+            hits = [] if album is None else library.albums.photos(album.name)
+        elif query.kind == "tag":
+            hits = library.search(f'tag:"{query.value.replace(chr(34), "")}"', limit=10_000_000)
+        else:
+            try:
+                hits = library.stack(query.value)
+            except PhotoSenseError:  # gone from the library meanwhile
+                hits = []
+        return [GridItem(h.id, h.path, None, h.kind, h.at, h.duration,
+                         1 if query.kind == "stack" else int(getattr(h, "stack", 1) or 1)) for h in hits]
+    rows = library.photos(query.value if query.kind == "folder" else None, counts=True)
+    videos = [i for i, p, _n in rows if is_video_name(p)]
+    found = library.catalog.photos_by_ids(videos) if videos else {}
+    return [GridItem(i, p, None, "video", None, found[i].duration, n) if i in found and found[i].is_video
+            else GridItem(i, p, None, "photo", None, None, n) for i, p, n in rows]
 
 
 def display_name(path: str) -> str:

@@ -17,6 +17,7 @@ from photosense.ui.duplicates_bridge import DuplicatesBridge
 from photosense.ui.live import IndexState, LiveIndexController
 from photosense.ui.models.photo_model import PhotoGridModel
 from photosense.ui.organize_bridge import OrganizeBridge
+from photosense.ui.stacking import Stacking
 from photosense.ui.tasks import Pools
 from photosense.ui.thumbnailer import ThumbnailLoader
 
@@ -79,6 +80,7 @@ class MainController(QObject):
         self.duplicates = DuplicatesBridge(self.bridge, self)
         self.loader = ThumbnailLoader(pools, thumbnail_cache, self)
         self.photos = PhotoGridModel(self.loader, self)
+        self.stacking = Stacking(self)  # the setting, a stack expanded (``expand``) and ``back``
         self.library_dir: str | None = None
         self.browse_query = Query("all")  # the sidebar's choice; a search is shown over it
         self.query = self.browse_query  # what the grid is asked to show

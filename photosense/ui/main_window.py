@@ -120,7 +120,11 @@ class MainWindow(QMainWindow):
         add.triggered.connect(self.choose_folder)
         quit_ = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_.triggered.connect(self.close)
-        self.addActions([find, add, quit_])
+        self.expand_action = QAction("Show this stack", self, shortcut=QKeySequence("Ctrl+E"))
+        self.expand_action.triggered.connect(self.expand_current_stack)
+        self.stacking_action = QAction("Stack duplicates and bursts", self, checkable=True, checked=True)
+        self.stacking_action.setEnabled(False)  # until the library says
+        self.addActions([find, add, quit_, self.expand_action, self.stacking_action])
 
     def _connect(self) -> None:
         c, top = self.controller, self.top_bar
@@ -147,7 +151,10 @@ class MainWindow(QMainWindow):
         c.message.connect(self.flash)
         top.search.queryChanged.connect(c.search)
         top.search.imageDropped.connect(c.find_similar)
-        top.chip.clicked.connect(c.clear_search)
+        top.chip.clicked.connect(lambda: c.stacking.back() if c.query.kind == "stack" else c.clear_search())
+        self.grid.stackRequested.connect(c.stacking.expand)
+        self.stacking_action.toggled.connect(c.stacking.set_enabled)
+        c.stacking.changed.connect(self._on_stacking)
         top.show_all_button.toggled.connect(c.set_show_all)
         top.save_album_button.clicked.connect(
             lambda: self.album_actions.save_search(c.search_text()) if c.search_text() else None)
@@ -197,6 +204,17 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.close()
         super().closeEvent(event)
+
+    def expand_current_stack(self) -> None:
+        """Ctrl+E: the members of the current item's stack, if it stands for one."""
+        item = self.controller.photos.item(self.grid.current_path() or "")
+        if item is not None and item.stack > 1:
+            self.controller.stacking.expand(item.path)
+
+    def _on_stacking(self, on: bool) -> None:
+        self.stacking_action.setEnabled(True)
+        with QSignalBlocker(self.stacking_action):
+            self.stacking_action.setChecked(on)
 
     # -- what the controller shows --------------------------------------------------------------
 

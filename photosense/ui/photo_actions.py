@@ -103,6 +103,9 @@ class PhotoActions(QObject):
         similar = menu.addAction(style.icon("similar"), "Find similar" if at is None else
                                  f"Find similar to {clock(at)}", lambda: c.find_similar(clicked.path, at))
         similar.setEnabled(c.model_state == "ready")
+        if clicked.stack > 1:
+            menu.addAction(style.icon("open"), f"Show the {clicked.stack} in this stack",
+                           lambda: c.stacking.expand(clicked.path)).setShortcut("Ctrl+E")
         menu.addSeparator()
         if clicked.is_video and len(paths) == 1:
             menu.addAction(style.icon("open"), "Open in system player", lambda: open_paths(paths))
@@ -118,4 +121,8 @@ class PhotoActions(QObject):
         album = c.current_album()
         if album is not None:
             menu.addAction(style.icon("remove"), f"Remove from “{album.name}”", lambda: c.remove_from_album(paths))
+        menu.addSeparator()
+        stacking = getattr(self.window, "stacking_action", None)
+        if stacking is not None:
+            menu.addAction(stacking)
         menu.popup(self.grid.viewport().mapToGlobal(pos))

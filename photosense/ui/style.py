@@ -133,6 +133,42 @@ def draw_badge(painter: QPainter, image: QRect, text: str, moment: bool = False)
     painter.restore()
 
 
+def _stack_font(base: QFont | None = None) -> QFont:
+    font = QFont(base) if base is not None else QFont()
+    font.setPixelSize(11)
+    font.setWeight(QFont.Weight.DemiBold)
+    return font
+
+
+def stack_badge_rect(image: QRect, count: int) -> QRectF:
+    """Where a folded stack's badge sits on *image*: its top right corner (a video's badge is bottom right)."""
+    width = min(image.width() - 8, QFontMetrics(_stack_font()).horizontalAdvance(str(count)) + 27)
+    return QRectF(image.right() - 4 - width, image.top() + 4, width, 18)
+
+
+def draw_stack_badge(painter: QPainter, image: QRect, count: int) -> None:
+    """A folded stack's pill in the top right corner of *image*: two stacked frames (drawn, so no glyph is
+    needed from the font) and the number of items; a click on it opens the stack."""
+    painter.save()
+    font = _stack_font(painter.font())
+    painter.setFont(font)
+    badge = stack_badge_rect(image, count)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QColor(255, 255, 255, 200))
+    painter.setBrush(QColor(17, 24, 39, 200))
+    painter.drawRoundedRect(badge, 9, 9)
+    white = QColor("white")
+    painter.setPen(white)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    top, left = badge.center().y() - 5, badge.left() + 7
+    painter.drawRoundedRect(QRectF(left + 3, top, 7, 7), 1.5, 1.5)  # the frame behind
+    painter.setBrush(QColor(17, 24, 39))
+    painter.drawRoundedRect(QRectF(left, top + 3, 7, 7), 1.5, 1.5)  # the frame in front
+    painter.drawText(badge.adjusted(17, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignHCenter,
+                     str(count))
+    painter.restore()
+
+
 def icon(name: str) -> QIcon:
     """An icon from resources/icons (SVG)."""
     return QIcon(str(resource("icons", f"{name}.svg")))

@@ -315,3 +315,29 @@ def test_real_window_duplicates_keep_the_suggested_trash_the_rest_undo(display, 
     assert all(os.path.exists(p) for p in copies) and undone["trash"] == []
     for step in facts:
         assert_not_blank(SHOTS / f"duplicates-{step}.png")
+
+
+@pytest.mark.slow  # a real window in a real process; the fake embedder: no torch
+def test_real_window_stacks_show_one_photo_with_a_badge_and_open_to_the_copies(display, tmp_path):
+    """A folder and its backup copy: each photo shows once with a "2" count badge; a click on one opens it."""
+    from fakes import NAME as FAKE_MODEL
+    from photosense import Library
+
+    pictures, backup = tmp_path / "Pictures", tmp_path / "Backup"
+    pictures.mkdir()
+    for n in range(6):
+        landscape(n).save(pictures / f"IMG_{n:04d}.jpg", quality=92)
+    shutil.copytree(pictures, backup)
+    with Library.open(tmp_path / "library", model=FAKE_MODEL) as lib:
+        lib.index([pictures, backup])
+        assert lib.status()["indexed"] == 12 and lib.stacking
+    facts = run_app(display, tmp_path / "library", ["stacked", "stack-open"], tmp_path, "stacks", fake_model=True)
+    stacked = facts["stacked"]
+    assert stacked["count"] == "6 photos" and sorted(stacked["stacks"]) == [f"IMG_{n:04d}.jpg" for n in range(6)]
+    assert set(stacked["stacks"].values()) == {2}
+    opened = facts["stack-open"]
+    assert opened["query"][0] == "stack" and opened["count"] == "2 photos" and opened["stacks"] == {}
+    assert sorted(Path(p).parent.name for p in opened["paths"]) == ["Backup", "Pictures"]
+    assert opened["chip"] == f"Stack of {Path(opened['query'][1]).name}"
+    for step in facts:
+        assert_not_blank(SHOTS / f"stacks-{step}.png")

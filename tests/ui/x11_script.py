@@ -11,12 +11,12 @@ import json
 import os
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
+from PySide6.QtCore import QObject, QPoint, QSocketNotifier, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from photosense.ui.bridge import Query
-from photosense.ui.models.photo_model import BadgeRole, PathRole, StateRole
+from photosense.ui.models.photo_model import BadgeRole, PathRole, StackRole, StateRole
 from photosense.ui.widgets.filmstrip import ReadyRole
 
 ValueRole = Qt.ItemDataRole.UserRole + 2
@@ -206,6 +206,19 @@ class Steps(QObject):
         QTest.keyClick(self.window.duplicates_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
         yield lambda: self.c.duplicates.undo_count == 0 and self.duplicates_settled()
 
+    # -- stacks (a folder and its copy: one item per photo, a "2" count badge) ----------------------------------
+
+    def stacked(self) -> Iterator[Condition]:
+        yield lambda: self.c.stacking.enabled is not None and self.settled()
+
+    def stack_open(self) -> Iterator[Condition]:  # a click on the first item's badge
+        grid, index = self.window.grid, self.c.photos.index(0, 0)
+        rect = grid.visualRect(index)
+        pos = next(p for p in (rect.topRight() + QPoint(-dx, dy) for dx in range(8, 60, 2) for dy in range(6, 40, 2))
+                   if grid.stack_badge_at(p) is not None)
+        QTest.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+        yield lambda: self.c.query.kind == "stack" and self.settled()
+
     def close_step(self, name: str) -> None:
         """Close what the step opened."""
         w = self.window
@@ -233,6 +246,9 @@ class Steps(QObject):
                 "badges": {os.path.basename(i.data(PathRole)): i.data(BadgeRole) for i in
                            (c.photos.index(r, 0) for r in range(c.photos.rowCount())) if i.data(BadgeRole)},
                 "moments": [[m.t, m.relevant, m.best] for m in c.moments],
+                "stacks": {os.path.basename(i.data(PathRole)): i.data(StackRole) for i in
+                           (c.photos.index(r, 0) for r in range(c.photos.rowCount())) if i.data(StackRole) > 1},
+                "chip": w.top_bar.chip.text() if w.top_bar.chip.isVisible() else None,
                 "player": ([w.photo_actions.player.path, w.photo_actions.player.position]
                            if w.photo_actions.player is not None else None),
                 "status": w.status_label.text(), "duplicates": self.duplicate_facts()}

@@ -20,6 +20,7 @@ KindRole = Qt.ItemDataRole.UserRole + 5  # "photo" | "video"
 DurationRole = Qt.ItemDataRole.UserRole + 6  # a video's length in seconds (None for a photo)
 MomentRole = Qt.ItemDataRole.UserRole + 7  # a video hit's matching moment in seconds (None: its poster)
 BadgeRole = Qt.ItemDataRole.UserRole + 8  # a video's corner badge: "0:42" (its length) or "0:04 / 0:42" (a hit)
+StackRole = Qt.ItemDataRole.UserRole + 9  # how many items the row stands for (> 1: a folded stack)
 
 PIXMAP_CACHE = 3000  # decoded thumbnails kept in memory (~3000 × 170² × 4 B ≈ 350 MB worst case)
 
@@ -39,7 +40,7 @@ def badge_text(item: GridItem) -> str | None:
 
 class PhotoGridModel(QAbstractListModel):
     """GridItem rows. Roles: display name, decoration (a video hit's frame at its moment, else the photo or
-    the poster), tooltip, path, score, id, state, kind, duration, moment and badge."""
+    the poster), tooltip, path, score, id, state, kind, duration, moment, badge and stack."""
 
     def __init__(self, loader: ThumbnailLoader | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -122,6 +123,8 @@ class PhotoGridModel(QAbstractListModel):
             return item.at
         if role == BadgeRole:
             return badge_text(item)
+        if role == StackRole:
+            return item.stack
         return None
 
     # -- thumbnails -----------------------------------------------------------------------------
@@ -153,6 +156,8 @@ class PhotoGridModel(QAbstractListModel):
 
 def _tooltip(item: GridItem) -> str:
     lines = [Path(item.path).name]
+    if item.stack > 1:
+        lines.append(f"Stack of {item.stack} (click its badge or press Ctrl+E to show them)")
     if item.is_video:
         lines.append(f"Video · {clock(round(item.duration))}" if item.duration else "Video")
         if item.at is not None:

@@ -2,16 +2,31 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photosense.ui import style
-from photosense.ui.models.photo_model import BadgeRole, MomentRole, PathRole
+from photosense.ui.models.photo_model import BadgeRole, MomentRole, PathRole, StackRole
+
+
+def thumb_box(cell: QRect) -> QRect:
+    """The thumbnail's box in a cell (*cell*: the item's rect less the 4 px margin)."""
+    return QRect(cell.left() + (cell.width() - style.THUMB) // 2, cell.top() + 6, style.THUMB, style.THUMB)
+
+
+def fitted(pixmap, box: QRect) -> QRect:
+    """Where draw_fitted puts *pixmap* in *box*."""
+    if pixmap is None or pixmap.isNull():
+        return QRect(box)
+    size = pixmap.deviceIndependentSize().toSize().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    target = QRect(0, 0, size.width(), size.height())
+    target.moveCenter(box.center())
+    return target
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
     """Paints a rounded selection, the thumbnail centred in its box (a video with its badge: length, or
-    the moment that matched), and the elided file name."""
+    the moment that matched; a folded stack with its count top right), and the elided file name."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return style.CELL
@@ -30,11 +45,14 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor("#f3f4f6"))
             painter.drawRoundedRect(cell, 10, 10)
-        box = QRect(cell.left() + (cell.width() - style.THUMB) // 2, cell.top() + 6, style.THUMB, style.THUMB)
+        box = thumb_box(cell)
         image = style.draw_fitted(painter, index.data(Qt.ItemDataRole.DecorationRole), box)
         badge = index.data(BadgeRole)
         if badge:
             style.draw_badge(painter, image, badge, moment=index.data(MomentRole) is not None)
+        count = index.data(StackRole) or 1
+        if count > 1:
+            style.draw_stack_badge(painter, image, count)
         text_rect = QRect(cell.left() + 6, box.bottom() + 6, cell.width() - 12, cell.bottom() - box.bottom() - 8)
         name = option.fontMetrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
                                              Qt.TextElideMode.ElideMiddle, text_rect.width())
@@ -44,9 +62,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 class GridView(QListView):
-    """Enter/double-click opens (``activated``), Space previews; cells are uniform so 100k rows stay fast."""
+    """Enter/double-click opens (``activated``), Space previews, a click on a folded stack's count badge asks for
+    its members (``stackRequested``); cells are uniform so 100k rows stay fast."""
 
     previewRequested = Signal(str)
+    stackRequested = Signal(str)  # the path of a folded stack's cover
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -76,6 +96,23 @@ class GridView(QListView):
     def current_path(self) -> str | None:
         index = self.currentIndex()
         return index.data(PathRole) if index.isValid() else None
+
+    def stack_badge_at(self, pos) -> str | None:
+        """The path of the folded stack whose badge is at *pos* (viewport coordinates), or None."""
+        index = self.indexAt(pos)
+        count = index.data(StackRole) if index.isValid() else None
+        if not count or count < 2:
+            return None
+        box = thumb_box(self.visualRect(index).adjusted(4, 4, -4, -4))
+        image = fitted(index.data(Qt.ItemDataRole.DecorationRole), box)
+        return index.data(PathRole) if style.stack_badge_rect(image, count).contains(pos.toPointF()) else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        path = self.stack_badge_at(event.position().toPoint()) if event.button() == Qt.MouseButton.LeftButton else None
+        if path is not None:
+            self.stackRequested.emit(path)
+            return
+        super().mousePressEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and self.currentIndex().isValid():

@@ -63,8 +63,11 @@ class TopBar(QWidget):
         text = query.kind == "text"
         self.save_album_button.setEnabled(text)
         self.show_all_button.setVisible(text)
-        self.chip.setVisible(query.kind == "similar")
-        if query.kind == "similar":
+        self.chip.setVisible(query.kind in ("similar", "stack"))
+        self.chip.setToolTip("Back to what was shown before" if query.kind == "stack" else "Clear this search")
+        if query.kind == "stack":
+            self.chip.setText(f"Stack of {Path(query.value).name}")
+        elif query.kind == "similar":
             moment = f" at {clock(query.at)}" if getattr(query, "at", None) is not None else ""
             self.chip.setText(f"Similar to {Path(query.value).name}{moment}")
         if not text:
