@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from fakes import color_image
+from helpers import save
 from photosense import Library
 from photosense.core import stacks as stacking
 from photosense.core.catalog import StackRows
@@ -321,3 +322,18 @@ def test_merge_and_fold_rules():
 def test_the_catalog_schema_has_the_stacks_step(fake_library):
     assert fake_library.catalog.schema_version >= 5
     assert fake_library.catalog.unstacked() == [] and fake_library.stacks.update().mode == "none"
+
+
+def test_indexing_stores_the_perceptual_hashes_so_stacks_never_decode_again(fake_library, photos_dir, monkeypatch):
+    """The hashes come from the indexer's own decode; grouping after indexing opens no file."""
+    from photosense.core import duplicates
+
+    for n in range(3):
+        save(color_image("red", seed=n), photos_dir / f"red-{n}.jpg")
+    opened = []
+    monkeypatch.setattr(duplicates, "signature_of_file", lambda path: opened.append(path))
+    fake_library.index([photos_dir])
+    ids = [i for i, _ in fake_library.photos(stack=False)]
+    assert sorted(fake_library.catalog.signatures(ids)) == sorted(ids)
+    fake_library.duplicates.groups()
+    assert opened == []

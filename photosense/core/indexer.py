@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosense.core import changes, paths, video
+from photosense.core import changes, duplicates, paths, video
 from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta
 from photosense.core.embedder import ImageTextEmbedder
 from photosense.core.errors import ImageError, PhotoSenseError
@@ -73,6 +73,7 @@ class _Ready:
     tensors: list  # one model input for a photo; one per sampled moment for a video
     times: list[float] | None = None  # a video's moments, in seconds
     duration: float | None = None
+    signature: tuple[np.ndarray, float] | None = None  # a photo's perceptual hashes and sharpness
 
 
 @dataclass
@@ -101,6 +102,16 @@ ProgressCallback = Callable[[Progress], None]
 def default_workers() -> int:
     """Decode threads: one per core (Pillow releases the GIL while decoding and resizing), 2 to 8."""
     return max(2, min(8, os.cpu_count() or 2))
+
+
+def _signature(image, path: str) -> tuple[np.ndarray, float] | None:
+    """The perceptual hashes and sharpness of a decoded photo (None if they cannot be made: they are
+    then made later, from the file, when duplicates are looked for)."""
+    try:
+        return duplicates.signature_of_image(image)
+    except Exception as err:  # noqa: BLE001 - a hash must never cost the photo its embedding
+        log.debug("no perceptual hash for %s: %s", paths.display(path), err)
+        return None
 
 
 class Indexer:
@@ -272,7 +283,8 @@ class Indexer:
                 meta = PhotoMeta(info.width, info.height)
                 return _Ready(photo, digest, meta, [self.embedder.preprocess(f.image) for f in frames],
                               [f.t for f in frames], info.duration)
-            decoded = open_image(photo.path, min_side=min_side)
+            # at least the size the perceptual hashes are made at: they come from this one decode
+            decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE))
             tensor = self.embedder.preprocess(decoded.image)
         except FileVanished:
             return _Vanished(photo)
@@ -285,7 +297,7 @@ class Indexer:
             return _Failed(photo, f"unexpected decoder error ({type(err).__name__}: {err})",
                            st.st_size, st.st_mtime_ns)
         meta = PhotoMeta(decoded.width, decoded.height, decoded.taken_at, decoded.camera)
-        return _Ready(photo, digest, meta, [tensor])
+        return _Ready(photo, digest, meta, [tensor], signature=_signature(decoded.image, photo.path))
 
     def _store(self, ready: list[_Ready], batch_size: int) -> None:
         """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
@@ -305,6 +317,10 @@ class Indexer:
             self.catalog.save_indexed(self.model_id, [(r.photo.id, r.digest, r.meta, encoded[i])
                                                       for r, i in zip(photos, rows)])
             self.vectors.add([r.photo.id for r in photos], rounded[rows])
+            signed = [(r.photo.id, r.digest, r.signature[0].astype("<u8").tobytes(), r.signature[1])
+                      for r in photos if r.signature is not None]
+            if signed:  # duplicates and stacks read them: no second decode of these photos later
+                self.catalog.save_signatures(signed)
         if videos:
             spans = [range(start_of[id(r)], start_of[id(r)] + len(r.tensors)) for r in videos]
             frame_ids = self.catalog.save_videos(self.model_id, [
