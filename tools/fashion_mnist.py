@@ -141,7 +141,7 @@ def search_precision(library, photos: list[GeneratedPhoto], k: int = 20) -> dict
     truth = {str(p.path): p.label for p in photos}
     out = {}
     for label, name in enumerate(CLASS_NAMES):
-        hits = library.search(class_query(label), limit=k)
+        hits = library.search(class_query(label), limit=k, stack=False)
         out[name] = sum(truth.get(h.path) == label for h in hits) / k
     return out
 
@@ -155,7 +155,7 @@ def similar_precision(library, photos: list[GeneratedPhoto], k: int = 10, querie
     scores = []
     for i in picks.tolist():
         query = photos[i]
-        hits = library.similar(query.path, limit=k)
+        hits = library.similar(query.path, limit=k, stack=False)
         scores.append(sum(truth.get(h.path) == query.label for h in hits) / k)
     return float(np.mean(scores))
 
