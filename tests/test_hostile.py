@@ -2,6 +2,8 @@
 or ignored; never a crash."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 from pathlib import Path
@@ -117,6 +119,7 @@ def test_files_deleted_between_scan_and_decode_are_dropped_quietly(tmp_path, pho
         assert set(lib.vectors().ids().tolist()) == set(lib.catalog.embedding_ids(1).tolist())
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_a_photo_saved_by_delete_then_rename_while_indexing_keeps_its_row(tmp_path, photos_dir):
     """Editors save by deleting the file and renaming a new one into place: the indexer gives a
     vanished photo the same grace as live sync, so its id, tags and albums survive the gap."""

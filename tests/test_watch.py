@@ -130,6 +130,7 @@ def test_rename_and_move_across_folders_keep_identity_without_model_work(tmp_pat
     assert w.status()["photos"] == 2 and consistent(w.lib)
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_tags_and_album_memberships_follow_moves_and_leave_with_deletions(photos_dir, make_watched, short_graces):
     write_photos(photos_dir, 2)
     w = make_watched([photos_dir])
@@ -159,6 +160,7 @@ def test_tags_and_album_memberships_follow_moves_and_leave_with_deletions(photos
     assert consistent(w.lib)
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_a_whole_folder_moved_or_deleted_is_one_change(photos_dir, make_watched, short_graces):
     sub = photos_dir / "trip"
     write_photos(sub, 40)
@@ -183,6 +185,7 @@ def test_a_whole_folder_moved_or_deleted_is_one_change(photos_dir, make_watched,
     assert consistent(w.lib)
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_a_file_still_being_written_is_indexed_once_complete(photos_dir, make_watched):
     write_photos(photos_dir, 1)
     w = make_watched([photos_dir], settle_s=1.5)
@@ -200,6 +203,7 @@ def test_a_file_still_being_written_is_indexed_once_complete(photos_dir, make_wa
     assert not w.lib.failures()
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_polling_mode_follows_new_moved_and_deleted_files(photos_dir, make_watched, short_graces):
     write_photos(photos_dir, 2)
     w = make_watched([photos_dir], polling=True)
@@ -235,6 +239,7 @@ def test_changes_made_while_not_running_are_reconciled_at_start(tmp_path, photos
     assert w.status()["photos"] == 4 and consistent(w.lib)
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_a_watched_folder_that_disappears_is_neither_a_crash_nor_a_loss(tmp_path, make_watched):
     a, b = tmp_path / "a", tmp_path / "b"
     write_photos(a, 2)
@@ -259,6 +264,7 @@ def test_a_watched_folder_that_disappears_is_neither_a_crash_nor_a_loss(tmp_path
     assert w.status()["photos"] == 6 and consistent(w.lib)
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_pause_collects_changes_and_resume_applies_them(photos_dir, make_watched):
     write_photos(photos_dir, 1)
     w = make_watched([photos_dir])
@@ -305,6 +311,7 @@ def test_coalesced_scopes_drop_everything_inside_a_recursive_scope():
 
 
 @pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_decode_workers_reach_the_reconcile_and_live_batches(tmp_path, workers, make_watched):
     import threading
 

@@ -66,6 +66,7 @@ def test_probe_reports_duration_within_a_frame_and_the_size(tmp_path, seconds, f
     assert (info.width, info.height) == size and info.fps == pytest.approx(fps)
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_a_long_clip_costs_a_bounded_number_of_frames(tmp_path):
     # 20 minutes at 2 fps, a keyframe every 10 s, a new scene every 30 s, always moving
     scenes = [(pattern(k, (64, 48)), 30.0) for k in range(40)]
@@ -81,6 +82,7 @@ def test_a_long_clip_costs_a_bounded_number_of_frames(tmp_path):
     assert 6 <= len(few) <= 8
 
 
+@pytest.mark.slow  # a few seconds of real waiting; the full suite runs it
 def test_a_single_keyframe_file_is_still_bounded(tmp_path):
     path = write_clip(tmp_path / "onekey.mp4", [(pattern(k, (64, 48)), 20.0) for k in range(6)], fps=10,
                       size=(64, 48), drift=0.05, options={"preset": "ultrafast", "x264-params": "keyint=100000:scenecut=0"})
