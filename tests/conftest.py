@@ -157,3 +157,23 @@ def fashion_library(tmp_path_factory):
     assert summary.failed == 0 and summary.indexed == len(photos)
     yield lib, photos
     lib.close()
+
+
+@pytest.fixture
+def trash_home(tmp_path, monkeypatch) -> Path:
+    """A private desktop trash ($XDG_DATA_HOME/Trash on the photos' file system); the real one is checked
+    untouched afterwards."""
+    import os
+
+    real = Path(os.path.expanduser("~/.local/share/Trash/files"))
+    before = set(os.listdir(real)) if real.is_dir() else set()
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    from send2trash import plat_other
+
+    for name in ("XDG_DATA_HOME", "HOMETRASH_B", "HOMETRASH"):
+        monkeypatch.setattr(plat_other, name, getattr(plat_other, name))  # put back after the test
+    yield home / "data" / "Trash"
+    assert (set(os.listdir(real)) if real.is_dir() else set()) == before

@@ -5,75 +5,23 @@ import io
 import json
 import os
 import shutil
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import ImageFilter
 
 from fakes import color_image
 from photosense import Library
 from photosense.core import duplicates as dup
 
-T0 = datetime(2024, 7, 14, 12, 0, 0)
-
-
-def exif(when: datetime | None) -> Image.Exif:
-    out = Image.Exif()
-    if when is not None:
-        out.get_ifd(0x8769)[0x9003] = when.strftime("%Y:%m:%d %H:%M:%S")
-        out[0x010F] = "Fake Camera"
-    return out
-
-
-def write(img: Image.Image, path: Path, fmt: str = "JPEG", when: datetime | None = None, **opts) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "JPEG":
-        opts = {"quality": 95, "exif": exif(when), **opts}
-    img.save(path, fmt, **opts)
-    return str(path)
-
-
-@pytest.fixture
-def trash_home(tmp_path, monkeypatch) -> Path:
-    """A private desktop trash ($XDG_DATA_HOME/Trash, on the photos' file system); the real one is checked
-    untouched."""
-    real = Path(os.path.expanduser("~/.local/share/Trash/files"))
-    before = set(os.listdir(real)) if real.is_dir() else set()
-    home = tmp_path / "home"
-    (home / "data").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    from send2trash import plat_other
-
-    for name in ("XDG_DATA_HOME", "HOMETRASH_B", "HOMETRASH"):
-        monkeypatch.setattr(plat_other, name, getattr(plat_other, name))  # put back after the test
-    yield home / "data" / "Trash"
-    assert (set(os.listdir(real)) if real.is_dir() else set()) == before
+from duplicate_shots import T0, exif, write_duplicates  # noqa: E402
 
 
 @pytest.fixture
 def shots(photos_dir) -> dict[str, str]:
     """Named photos: an exact pair, a near trio, a lookalike, a burst of three, and a loner."""
-    base = color_image("blue", size=96, seed=1)
-    out = {
-        "red": write(color_image("red", size=96, seed=2), photos_dir / "a" / "red.jpg", when=T0),
-        "blue": write(base, photos_dir / "a" / "blue.jpg", when=T0 + timedelta(hours=1)),
-        "blue_small": write(base.resize((64, 64), Image.Resampling.LANCZOS), photos_dir / "b" / "blue-small.jpg",
-                            when=T0 + timedelta(hours=1), quality=85),
-        "blue_png": write(base, photos_dir / "b" / "blue.png", "PNG"),
-        "blue_other": write(color_image("blue", size=96, seed=9), photos_dir / "a" / "blue-other.jpg",
-                            when=T0 + timedelta(hours=2)),
-        "yellow": write(color_image("yellow", size=96, seed=4), photos_dir / "a" / "yellow.jpg"),
-    }
-    shutil.copy2(out["red"], photos_dir / "b" / "red.jpg")
-    out["red_copy"] = str(photos_dir / "b" / "red.jpg")
-    green = color_image("green", size=100, seed=5)
-    for n, dx in enumerate((0, 2, 4)):
-        out[f"burst{n}"] = write(green.crop((dx, 0, dx + 96, 96)), photos_dir / "c" / f"green-{n}.jpg",
-                                 when=T0 + timedelta(hours=3, seconds=2 * n))
-    return out
+    return write_duplicates(photos_dir)
 
 
 @pytest.fixture

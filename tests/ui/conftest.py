@@ -7,7 +7,6 @@ imports torch), so ``-m "not slow and not model"`` stays fast.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -203,69 +202,7 @@ def wait_results(qtbot, window, kind: str, timeout: int = 30_000):
 
 # -- duplicates ---------------------------------------------------------------------------------------
 
-T0 = datetime(2024, 7, 14, 12, 0, 0)
-
-
-def save_shot(image, path: Path, fmt: str = "JPEG", when: datetime | None = None, **options) -> str:
-    """Save *image* at *path*; a JPEG gets EXIF with DateTimeOriginal *when* (none: no capture date)."""
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "JPEG":
-        exif = Image.Exif()
-        if when is not None:
-            exif.get_ifd(0x8769)[0x9003] = when.strftime("%Y:%m:%d %H:%M:%S")
-            exif[0x010F] = "Fake Camera"
-        options = {"quality": 95, "exif": exif, **options}
-    image.save(path, fmt, **options)
-    return str(path)
-
-
-def write_duplicates(folder: Path) -> dict[str, str]:
-    """Named real photos: a copy of red.jpg in a second folder (exact), blue.jpg re-saved smaller and as a PNG
-    (near), a lookalike and a loner (in no group), and a burst of three shots 2 s apart; returns {name: path}."""
-    import shutil
-
-    from PIL import Image
-
-    base = color_image("blue", size=96, seed=1)
-    out = {
-        "red": save_shot(color_image("red", size=96, seed=2), folder / "a" / "red.jpg", when=T0),
-        "blue": save_shot(base, folder / "a" / "blue.jpg", when=T0 + timedelta(hours=1)),
-        "blue_small": save_shot(base.resize((64, 64), Image.Resampling.LANCZOS), folder / "b" / "blue-small.jpg",
-                                when=T0 + timedelta(hours=1), quality=85),
-        "blue_png": save_shot(base, folder / "b" / "blue.png", "PNG"),
-        "blue_other": save_shot(color_image("blue", size=96, seed=9), folder / "a" / "blue-other.jpg",
-                                when=T0 + timedelta(hours=2)),
-        "yellow": save_shot(color_image("yellow", size=96, seed=4), folder / "a" / "yellow.jpg"),
-    }
-    shutil.copy2(out["red"], folder / "b" / "red.jpg")
-    out["red_copy"] = str(folder / "b" / "red.jpg")
-    green = color_image("green", size=100, seed=5)
-    for n, dx in enumerate((0, 2, 4)):
-        out[f"burst{n}"] = save_shot(green.crop((dx, 0, dx + 96, 96)), folder / "c" / f"green-{n}.jpg",
-                                     when=T0 + timedelta(hours=3, seconds=2 * n))
-    return out
-
-
-@pytest.fixture
-def trash_home(tmp_path, monkeypatch) -> Path:
-    """A private desktop trash ($XDG_DATA_HOME/Trash on the photos' file system); the real one is checked
-    untouched afterwards."""
-    import os
-
-    real = Path(os.path.expanduser("~/.local/share/Trash/files"))
-    before = set(os.listdir(real)) if real.is_dir() else set()
-    home = tmp_path / "home"
-    (home / "data").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    from send2trash import plat_other
-
-    for name in ("XDG_DATA_HOME", "HOMETRASH_B", "HOMETRASH"):
-        monkeypatch.setattr(plat_other, name, getattr(plat_other, name))  # put back after the test
-    yield home / "data" / "Trash"
-    assert (set(os.listdir(real)) if real.is_dir() else set()) == before
+from duplicate_shots import T0, save_shot, write_duplicates  # noqa: E402,F401 - shared with tests/
 
 
 @pytest.fixture
