@@ -52,6 +52,11 @@ class FakeEmbedder:
         self.images_encoded = 0
         self.texts_encoded = 0
 
+    loading = False
+
+    def start_loading(self) -> None:
+        """Nothing to load."""
+
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """4x4 RGB thumbnail as float32 (H, W, 3) in 0..255."""
         return np.asarray(image.convert("RGB").resize((4, 4), Image.Resampling.BOX), np.float32)

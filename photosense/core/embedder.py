@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from photosense.core.errors import ModelUnavailable, UsageError
-from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, parse_spec
+from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, geometry, parse_spec
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,15 @@ class ImageTextEmbedder(Protocol):
 
     @property
     def preferred_batch_size(self) -> int:
-        """Images per ``encode_images`` call that suit the device (known before the model loads)."""
+        """Images per ``encode_images`` call that suit the device (known before the model loads; it may
+        grow once the model has loaded and found a GPU)."""
+
+    def start_loading(self) -> None:
+        """Begin loading the model in the background (decoding goes on meanwhile); errors surface on use."""
+
+    @property
+    def loading(self) -> bool:
+        """True while a load that :meth:`start_loading` began is still running."""
 
     def preprocess(self, image: Any) -> Any:
         """A PIL RGB image -> one model input."""
@@ -119,6 +127,10 @@ class Embedder:
             raise UsageError(f"Unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}.")
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
+        self._loader: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._load_error: BaseException | None = None
+        self._geometry = geometry(self.spec)  # known from the config: decoding need not wait for the load
         self._encode_text: Any = None
         self.device = "cpu"
         self.precision = "fp32"
@@ -131,10 +143,40 @@ class Embedder:
         """True once the model is in memory."""
         return self._loaded is not None
 
+    def start_loading(self) -> None:
+        """Load the model on a background thread (imports, weights, device: seconds), so that files are
+        decoded meanwhile; a failure is raised by the next call that needs the model."""
+        with self._start_lock:  # not self._lock: the load holds that one for seconds
+            if self._loaded is not None or self._loader is not None:
+                return
+            self._loader = threading.Thread(target=self._load_in_background, name="photosense-model-load")
+            self._loader.start()
+
+    @property
+    def loading(self) -> bool:
+        """True while the background load runs (encoding now would wait for it)."""
+        loader = self._loader
+        return loader is not None and loader.is_alive()
+
+    def _load_in_background(self) -> None:
+        try:
+            self.load()
+        except BaseException as err:  # noqa: BLE001 - kept for the caller that needs the model
+            self._load_error = err
+
     def load(self) -> LoadedModel:
         """Load the model once (thread-safe); later calls return the same model."""
         if self._loaded is not None:
             return self._loaded
+        loader = self._loader
+        if loader is not None and loader is not threading.current_thread():
+            loader.join()
+            with self._start_lock:
+                error, self._load_error, self._loader = self._load_error, None, None
+            if error is not None:
+                raise error
+            if self._loaded is not None:
+                return self._loaded
         with self._lock:
             if self._loaded is None:
                 import torch
@@ -152,18 +194,25 @@ class Embedder:
                 self.device, self.precision, self._dtype = device, precision, dtype
                 self._encode_text = encode_text
                 log.info("model %s on %s (%s), %d-d embeddings", self.spec, device, precision, loaded.dim)
+                if self._geometry is not None and self._geometry != (loaded.image_size, loaded.dim):
+                    log.warning("model %s: its config said %s, the model has %s", self.spec, self._geometry,
+                                (loaded.image_size, loaded.dim))
                 self._loaded = loaded
         return self._loaded
 
     @property
     def dim(self) -> int:
-        """Embedding width."""
-        return self.load().dim
+        """Embedding width (from the model's config when it says, without loading the model)."""
+        if self._loaded is not None or self._geometry is None:
+            return self.load().dim
+        return self._geometry[1]
 
     @property
     def image_size(self) -> int:
-        """The model's input side in pixels (from its config)."""
-        return self.load().image_size
+        """The model's input side in pixels (from its config when it says, without loading the model)."""
+        if self._loaded is not None or self._geometry is None:
+            return self.load().image_size
+        return self._geometry[0]
 
     @property
     def logit_scale(self) -> float:
@@ -175,8 +224,11 @@ class Embedder:
 
     @property
     def preferred_batch_size(self) -> int:
-        """Larger on GPUs, where a batch is nearly free (decided without loading the model)."""
-        return 128 if available_device(self.requested_device).startswith("cuda") else 32
+        """Larger on GPUs, where a batch is nearly free. Decided without loading the model or importing
+        torch (seconds, better spent decoding while the model loads in the background): until the model
+        has loaded, only an explicit ``cuda`` device counts as a GPU."""
+        device = self.device if self._loaded is not None else (self.requested_device or "cpu")
+        return 128 if device.startswith("cuda") else 32
 
     # -- encoding ---------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +24,8 @@ from photosense.core.vectors import VectorIndex
 log = logging.getLogger(__name__)
 
 READ_AHEAD_BATCHES = 3  # rclip's figure: enough to hide decode jitter, small enough to bound memory
-# A decoded video holds up to video.MAX_FRAMES model inputs (~40 MB at 224 px), so read-ahead counts
-# videos apart: at most this many wait decoded, whatever the batch size.
+# A decoded video holds up to video.MAX_FRAMES frames (~17 MB at 224 px), so read-ahead counts videos
+# apart: at most this many wait decoded, whatever the batch size.
 VIDEOS_IN_FLIGHT = 2
 SAVE_EVERY_S = 60.0  # the vector graph is saved at least this often during long runs
 
@@ -70,7 +71,7 @@ class _Ready:
     photo: Photo
     digest: bytes
     meta: PhotoMeta
-    tensors: list  # one model input for a photo; one per sampled moment for a video
+    tensors: list  # one model input for a photo; one upright PIL frame per sampled moment for a video
     times: list[float] | None = None  # a video's moments, in seconds
     duration: float | None = None
     signature: tuple[np.ndarray, float] | None = None  # a photo's perceptual hashes and sharpness
@@ -138,8 +139,8 @@ class Indexer:
         if not photos:
             return stats
         # The model loads lazily, on the first photo that needs decoding: a run that only
-        # meets copies of known photos does no model work at all.
-        batch_size = self.batch_size or self.embedder.preferred_batch_size
+        # meets copies of known photos does no model work at all. The device's batch size may grow
+        # once the model has loaded (a GPU found), so it is asked for each time.
         self._known_hashes = self.catalog.embedded_by_hash(self.model_id)
         total = len(photos)
         report = Progress(done=0, total=total)
@@ -157,10 +158,13 @@ class Indexer:
         def cancelled() -> bool:
             return cancel is not None and cancel.is_set()
 
+        def batch() -> int:
+            return self.batch_size or self.embedder.preferred_batch_size
+
         def flush(final: bool = False) -> None:
             nonlocal last_save, last_gone
             if ready:
-                self._store(ready, batch_size)
+                self._store(ready, batch())
                 for r in ready:
                     self._known_hashes.setdefault(r.digest, r.photo.id)
                 stats.indexed += len(ready)
@@ -201,26 +205,42 @@ class Indexer:
             if progress:
                 progress(report)
 
-        pending: deque[tuple[Future, bool]] = deque()  # (decode, is a video)
-        queue = deque(photos)
-        read_ahead = batch_size * READ_AHEAD_BATCHES
+        pending: list[tuple[Future, bool]] = []  # (decode, is a video), oldest first
+        # Longest first: a video decodes on one thread for seconds, so the largest start at once
+        # (next to the photos) rather than leaving one long clip to finish alone at the end.
+        videos = deque(sorted((p for p in photos if p.is_video), key=lambda p: -p.size))
+        stills = deque(p for p in photos if not p.is_video)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode") as pool:
             def top_up() -> None:
-                while queue and len(pending) < read_ahead and not (cancel and cancel.is_set()):
-                    video = queue[0].is_video
-                    if video and sum(v for _, v in pending) >= VIDEOS_IN_FLIGHT:
-                        return  # the next item is a video: wait until one in flight is consumed
-                    pending.append((pool.submit(self._prepare, queue.popleft()), video))
+                while len(pending) < batch() * READ_AHEAD_BATCHES and not (cancel and cancel.is_set()):
+                    if videos and sum(v for _, v in pending) < VIDEOS_IN_FLIGHT:
+                        pending.append((pool.submit(self._prepare, videos.popleft()), True))
+                    elif stills:
+                        pending.append((pool.submit(self._prepare, stills.popleft()), False))
+                    else:
+                        return
+
+            def next_done():
+                """The oldest finished decode (waiting for the first to finish): a long video in
+                decoding never holds up the photos and clips decoded after it."""
+                done = next((p for p in pending if p[0].done()), None)
+                if done is None:
+                    wait_for([f for f, _ in pending], return_when=FIRST_COMPLETED)
+                    done = next(p for p in pending if p[0].done())
+                pending.remove(done)
+                return done[0].result()
 
             top_up()
             try:
                 while pending:
-                    item = pending.popleft()[0].result()
+                    item = next_done()
                     top_up()
                     {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
                     report.current = item.photo.path
-                    if (sum(len(r.tensors) for r in ready) >= batch_size
-                            or len(reuse) + len(failed) + len(vanished) >= batch_size):
+                    inputs = sum(len(r.tensors) for r in ready)
+                    # while the model loads, decoding goes on (up to the read-ahead) instead of waiting
+                    if ((inputs >= batch() and not (self.embedder.loading and inputs < batch() * READ_AHEAD_BATCHES))
+                            or len(reuse) + len(failed) + len(vanished) >= batch()):
                         flush()
                         if cancel is not None and cancel.is_set():
                             break  # decoded-but-unsaved photos stay pending for the next run
@@ -248,7 +268,7 @@ class Indexer:
                         item = self._prepare(photo)
                         {_Ready: ready, _Reuse: reuse, _Failed: failed, _Vanished: vanished}[type(item)].append(item)
                         report.current = photo.path
-                        if sum(len(r.tensors) for r in ready) >= batch_size:
+                        if sum(len(r.tensors) for r in ready) >= batch():
                             flush()
             flush(final=True)
         stats.cancelled = bool(cancel and cancel.is_set()) and report.done < total
@@ -272,8 +292,10 @@ class Indexer:
         source = self._known_hashes.get(digest)
         if source is not None and source != photo.id:
             return _Reuse(photo, digest, source)
-        # outside the try: a model that cannot load (or move to its device) is fatal for the run,
-        # never a broken photo (a new file that fails leaves the photos table)
+        # The model loads in the background from the first file that needs it, while this and the
+        # other threads decode (its input size is known from its config). Outside the try: a model
+        # that cannot load is fatal for the run, never a broken photo.
+        self.embedder.start_loading()
         min_side = self.embedder.image_size
         try:
             if photo.is_video:
@@ -281,8 +303,9 @@ class Indexer:
                 if not frames:
                     return _Failed(photo, "no frame of the video could be decoded", st.st_size, st.st_mtime_ns)
                 meta = PhotoMeta(info.width, info.height)
-                return _Ready(photo, digest, meta, [self.embedder.preprocess(f.image) for f in frames],
-                              [f.t for f in frames], info.duration)
+                # frames are preprocessed when they are encoded: a decoded video never waits here for
+                # the model, and small frames hold a third of the memory of model inputs
+                return _Ready(photo, digest, meta, [f.image for f in frames], [f.t for f in frames], info.duration)
             # at least the size the perceptual hashes are made at: they come from this one decode
             decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE))
             tensor = self.embedder.preprocess(decoded.image)
@@ -302,7 +325,7 @@ class Indexer:
     def _store(self, ready: list[_Ready], batch_size: int) -> None:
         """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
         first (one transaction), then the vector index (fp16-rounded, as the catalog keeps them)."""
-        inputs = [t for r in ready for t in r.tensors]
+        inputs = [self.embedder.preprocess(t) if r.times is not None else t for r in ready for t in r.tensors]
         encoded = np.concatenate([self.embedder.encode_images(self.embedder.collate(inputs[i:i + batch_size]))
                                   for i in range(0, len(inputs), batch_size)])
         rounded = encoded.astype(np.float16).astype(np.float32)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
+import json
 import logging
 import os
 import socket
@@ -76,8 +79,46 @@ def _open_clip():
     return open_clip
 
 
-def parse_spec(text: str) -> ModelSpec:
-    """Parse a model spec string, checking it names something loadable (no download happens)."""
+def architectures() -> list[str]:
+    """open_clip's architecture names, read from its config files: importing open_clip takes seconds
+    (torch, torchvision, timm), and indexing decodes while the model loads in the background."""
+    folder = _config_folder()
+    if folder is None:
+        return list(_open_clip().list_models())
+    return sorted(p.stem for p in folder.glob("*.json"))
+
+
+@functools.lru_cache(maxsize=1)
+def _config_folder() -> Path | None:
+    spec = importlib.util.find_spec("open_clip")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model_configs"
+    return folder if folder.is_dir() else None
+
+
+def geometry(spec: ModelSpec) -> tuple[int, int] | None:
+    """(input side in pixels, embedding width) from the model's config file, without loading it; None
+    when the config cannot say (a custom model, an unusual config): then only the loaded model knows."""
+    try:
+        if spec.kind == "dir":
+            cfg = json.loads((spec.path / CONFIG_NAME).read_text(encoding="utf-8"))["model_cfg"]
+        elif spec.arch and (folder := _config_folder()) is not None:
+            cfg = json.loads((folder / f"{spec.arch}.json").read_text(encoding="utf-8"))
+        else:
+            return None
+        size = cfg["vision_cfg"]["image_size"]
+        size = size[0] if isinstance(size, (list, tuple)) else size
+        return int(size), int(cfg["embed_dim"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def parse_spec(text: str, *, verify: bool = True) -> ModelSpec:
+    """Parse a model spec string, checking it names something loadable (no download happens).
+
+    *verify* False skips checking a pretrained tag against open_clip's list (which imports open_clip):
+    for a spec the library recorded, checked when it was first given."""
     text = (text or "").strip()
     if not text:
         raise ModelSpecError("An empty model spec was given. Use e.g. "
@@ -99,9 +140,9 @@ def parse_spec(text: str) -> ModelSpec:
             f"Model spec '{text}' names no weights. Write ARCH:TAG (e.g. '{DEFAULT_MODEL}'), "
             "ARCH:/path/to/weights.safetensors, ARCH:none, or a bundled model "
             f"({', '.join(bundled) or 'none installed'}).")
-    open_clip = _open_clip()
-    if arch not in open_clip.list_models():
-        near = difflib.get_close_matches(arch, open_clip.list_models(), n=3)
+    known = architectures()
+    if arch not in known:
+        near = difflib.get_close_matches(arch, known, n=3)
         hint = f" Did you mean {', '.join(near)}?" if near else ""
         raise ModelSpecError(f"'{arch}' is not an open_clip architecture.{hint} "
                              "'python -c \"import open_clip; print(open_clip.list_models())\"' lists them.")
@@ -114,7 +155,9 @@ def parse_spec(text: str) -> ModelSpec:
         if weights.suffix.lower() not in WEIGHT_SUFFIXES:
             raise ModelSpecError(f"Weights file {weights} should end in one of {', '.join(WEIGHT_SUFFIXES)}.")
         return ModelSpec(f"{arch}:{weights}", "file", arch=arch, path=weights)
-    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if not verify:
+        return ModelSpec(f"{arch}:{rest}", "pretrained", arch=arch, tag=rest)
+    tags = _open_clip().list_pretrained_tags_by_model(arch)
     if rest not in tags:
         raise ModelSpecError(f"'{rest}' is not a pretrained tag of {arch}. Known tags: "
                              f"{', '.join(tags) or 'none'}; or give a local weights file as {arch}:/path.")

@@ -87,7 +87,7 @@ class LibraryContext:
         """The library's model (created on first use, once; the weights load on first encode)."""
         with self.state_lock:
             if self._embedder is None:
-                self._embedder = create_embedder(parse_spec(self.model_spec), config.model_cache_dir(),
+                self._embedder = create_embedder(parse_spec(self.model_spec, verify=False), config.model_cache_dir(),
                                                  device=self.device, precision=self.precision)
             return self._embedder
 

@@ -1,0 +1,105 @@
+"""Start-up overlap: the model loads in the background while files decode; its geometry comes from its config."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeEmbedder
+from photosense import Library
+from photosense.core import video
+from photosense.core.embedder import Embedder
+from photosense.core.errors import ModelUnavailable
+from photosense.core.models import ModelSpec, geometry, parse_spec, register_embedder, unregister_embedder
+from videos import pattern, write_clip
+
+
+def test_the_input_size_and_width_come_from_the_config_without_loading(tmp_path):
+    bundled = Embedder(parse_spec("tiny-fashion"), tmp_path)
+    assert (bundled.image_size, bundled.dim) == (32, 128) and not bundled.loaded
+    assert geometry(ModelSpec("ViT-L-14-336:none", "random", arch="ViT-L-14-336")) == (336, 768)
+    assert geometry(ModelSpec("ViT-B-32:none", "random", arch="ViT-B-32")) == (224, 512)
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "open_clip_config.json").write_text(json.dumps({"model_cfg": {"embed_dim": 64}}))
+    assert geometry(ModelSpec(f"local-dir:{odd}", "dir", path=odd)) is None  # only the model knows
+
+
+def test_naming_an_architecture_does_not_import_open_clip():
+    code = ("import sys; from photosense.core.models import parse_spec; from photosense.core.embedder import Embedder;"
+            "from pathlib import Path; e = Embedder(parse_spec('ViT-B-32:none'), Path('.'));"
+            "print(e.image_size, e.dim, e.preferred_batch_size, 'open_clip' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["224", "512", "32", "False", "False"]
+    with pytest.raises(Exception, match="not an open_clip architecture"):
+        parse_spec("ViT-Q-99:none")
+
+
+@pytest.mark.model
+def test_a_background_load_that_fails_is_raised_where_the_model_is_needed(tmp_path):
+    embedder = Embedder(parse_spec(f"ViT-B-32:{tmp_path / 'missing.safetensors'}"), tmp_path)
+    embedder.start_loading()
+    embedder.start_loading()  # once
+    assert embedder.image_size == 224  # from the config, while the load runs (and fails)
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        embedder.encode_texts(["a coat"])
+    assert not embedder.loading and not embedder.loaded
+
+
+class SlowToLoad(FakeEmbedder):
+    """A fake whose model 'loads' until ``ready`` is set: encoding waits for it."""
+
+    ready = threading.Event()
+    started = threading.Event()
+
+    @property
+    def loading(self) -> bool:
+        return self.started.is_set() and not self.ready.is_set()
+
+    def start_loading(self) -> None:
+        self.started.set()
+
+    def encode_images(self, batch):
+        assert self.ready.wait(60), "the test never finished the load"
+        return super().encode_images(batch)
+
+
+def test_videos_decode_while_the_model_loads_largest_first(tmp_path, monkeypatch):
+    folder = tmp_path / "clips"
+    for k, seconds in enumerate((2.0, 6.0, 4.0, 3.0, 5.0)):
+        write_clip(folder / f"clip{k}.mp4", [(pattern(k), seconds)], fps=10, size=(64, 48))
+    decoded: list[str] = []
+    sample = video.sample_frames
+
+    def counted(path, **kwargs):
+        result = sample(path, **kwargs)
+        decoded.append(Path(path).name)
+        return result
+
+    monkeypatch.setattr(video, "sample_frames", counted)
+    SlowToLoad.ready.clear()
+    SlowToLoad.started.clear()
+    register_embedder("fake-slow-load", SlowToLoad)
+    try:
+        with Library.open(tmp_path / "library", model="fake-slow-load") as lib:
+            result = {}
+            run = threading.Thread(target=lambda: result.update(summary=lib.index([folder], workers=1)))
+            run.start()
+            try:
+                deadline = threading.Event()
+                for _ in range(600):  # every clip decodes though nothing can be encoded yet
+                    if len(decoded) == 5:
+                        break
+                    deadline.wait(0.05)
+                assert len(decoded) == 5 and SlowToLoad.started.is_set()
+                assert decoded[:2] == ["clip1.mp4", "clip4.mp4"]  # the longest first
+            finally:
+                SlowToLoad.ready.set()
+                run.join(60)
+            assert result["summary"].indexed == 5
+    finally:
+        unregister_embedder("fake-slow-load")
