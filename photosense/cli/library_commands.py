@@ -112,17 +112,17 @@ def cmd_folders(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    """Bundled models and how to name others."""
-    from photosense.core.models import DEFAULT_MODEL, bundled_models
+    """Bundled and known models, and how to name others."""
+    from photosense.core.models import DEFAULT_MODEL, model_catalog
 
-    bundled = sorted(bundled_models())
+    models = model_catalog()
     if args.json:
-        emit_json({"default": DEFAULT_MODEL, "bundled": bundled})
+        emit_json(models)
     else:
-        print(f"default  {DEFAULT_MODEL} (downloaded on first use)")
-        for name in bundled:
-            print(f"bundled  {name}")
-        print("other    ARCH:TAG (any open_clip pretrained tag), ARCH:/path/to/weights.safetensors, ARCH:none")
+        for m in models:
+            where = "bundled " if m["bundled"] else ("default " if m["name"] == DEFAULT_MODEL else "download")
+            print(f"{where}  {m['name']:<32} {m['size_mb']:>8.1f} MB")
+        print("other     ARCH:TAG (any open_clip pretrained tag), ARCH:/path/to/weights.safetensors, ARCH:none")
     return EXIT_OK
 
 

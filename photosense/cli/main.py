@@ -17,12 +17,14 @@ from types import ModuleType
 from typing import Iterator
 
 from photosense import __version__
-from photosense.cli import duplicates_commands, library_commands, organize_commands, sync_commands
+from photosense.cli import (duplicates_commands, library_commands, model_commands, organize_commands,
+                            sync_commands)
 from photosense.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, stderr_console
 from photosense.core import config
 from photosense.core.errors import PhotoSenseError
 
-GROUPS: tuple[ModuleType, ...] = (library_commands, sync_commands, organize_commands, duplicates_commands)
+GROUPS: tuple[ModuleType, ...] = (library_commands, sync_commands, organize_commands, duplicates_commands,
+                                  model_commands)
 
 
 def build_parser(extra_groups: Sequence[ModuleType] = ()) -> argparse.ArgumentParser:

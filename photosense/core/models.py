@@ -26,6 +26,18 @@ WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 CONFIG_NAME = "open_clip_config.json"
 
 
+# Pretrained models offered besides the default, with the size of their fp32 weights in MB (parameters
+# x 4 bytes, counted by ``weights_mb`` on the meta device: seconds per model, so not at run time).
+KNOWN_MODELS: dict[str, int] = {
+    "ViT-B-32:laion2b_s34b_b79k": 605,
+    "ViT-B-16:laion2b_s34b_b88k": 598,
+    "ViT-L-14:laion2b_s32b_b82k": 1710,
+    "MobileCLIP-S1:datacompdr": 340,
+    "MobileCLIP-S2:datacompdr": 397,
+    "ViT-B-16-SigLIP:webli": 813,
+}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed model spec; ``text`` is the canonical form the library records."""
@@ -70,6 +82,22 @@ def bundled_models() -> dict[str, Path]:
     if not BUNDLED_DIR.is_dir():
         return {}
     return {d.name: d for d in sorted(BUNDLED_DIR.iterdir()) if (d / CONFIG_NAME).is_file()}
+
+
+def model_catalog() -> list[dict]:
+    """Bundled and known models: name, bundled (true/false), size_mb (weights on disk, or to download)."""
+    out = [{"name": name, "bundled": True,
+            "size_mb": round(sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6, 1)}
+           for name, folder in bundled_models().items()]
+    return out + [{"name": name, "bundled": False, "size_mb": float(mb)} for name, mb in KNOWN_MODELS.items()]
+
+
+def weights_mb(arch: str) -> int:
+    """Size in MB of an architecture's fp32 weights, from its parameters built on the meta device."""
+    import torch  # noqa: F401 - the meta device needs torch; open_clip imports it too
+
+    model = _open_clip().create_model(arch, device="meta")
+    return round(sum(p.numel() for p in model.parameters()) * 4 / 1e6)
 
 
 def _open_clip():

@@ -300,6 +300,14 @@ class VectorIndex:
             self.dirty = False
         return set(self._live)
 
+    def delete_files(self) -> None:
+        """Remove every saved file of this index (its manifest first, so a half-deleted index reads as
+        missing and is rebuilt from the catalog, never as a broken one)."""
+        self.manifest_path.unlink(missing_ok=True)
+        for path in self.folder.glob(f"{self.name}.*"):
+            if path.name.startswith(f"{self.name}.") and path.name[len(self.name) + 1:].split(".")[0].isdigit():
+                path.unlink(missing_ok=True)
+
     def _read_manifest(self) -> dict | None:
         try:
             return json.loads(self.manifest_path.read_text())

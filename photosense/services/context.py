@@ -50,6 +50,7 @@ class LibraryContext:
             self.writer = WriterLock(self.directory)
             self.embedded: Event[Embedded] = Event("embedded")
             self._embedder = embedder
+            self._pinned_embedder = embedder is not None  # given by the caller: never swapped for a spec
             self._vectors: VectorIndex | None = None
             self._text_vectors: TextVectors | None = None
             self._calibrator: Calibrator | None = None
@@ -79,7 +80,8 @@ class LibraryContext:
                 raise ModelMismatch(
                     f"This library ({self.directory}) was indexed with the model '{recorded}', so it cannot "
                     f"be searched or extended with '{spec}': their embeddings are not comparable. Leave out "
-                    f"--model (or pass '{recorded}'), or use another library with --library DIR.")
+                    f"--model (or pass '{recorded}'), move the library to the new model with 'photosense model "
+                    f"switch {spec}' (search keeps working meanwhile), or use another library with --library DIR.")
         return spec
 
     @property
@@ -124,30 +126,52 @@ class LibraryContext:
             model_id = self.model_id()
             if model_id is None:
                 return None
-            index = VectorIndex(self.directory / "vectors", f"model-{model_id}", self.catalog.model_dim(model_id))
-            held = index.load()
-            truth = self.catalog.vector_ids(model_id)  # photos, and video moments
-            self.catalog.take_dropped_vectors(model_id)  # the comparison below covers them
-            if held is None:
-                for ids, matrix in self.catalog.iter_vectors(model_id, index.dim):
+            self._vectors = self.load_vectors(model_id)
+            return self._vectors
+
+    def load_vectors(self, model_id: int) -> VectorIndex:
+        """The saved vector index of any model of the library, repaired from the catalog (the truth)."""
+        index = VectorIndex(self.directory / "vectors", f"model-{model_id}", self.catalog.model_dim(model_id))
+        held = index.load()
+        truth = self.catalog.vector_ids(model_id)  # photos, and video moments
+        self.catalog.take_dropped_vectors(model_id)  # the comparison below covers them
+        if held is None:
+            for ids, matrix in self.catalog.iter_vectors(model_id, index.dim):
+                index.add(ids, matrix)
+            if not index.uses_hnsw:
+                index.dirty = False
+        else:
+            extra = held - set(truth.tolist())
+            missing = np.setdiff1d(truth, np.fromiter(held, dtype=np.int64, count=len(held)))
+            if index.saved_at is not None:  # re-embedded after the graph was saved: its vector is old
+                missing = np.union1d(missing, self.catalog.vectors_indexed_since(model_id, index.saved_at - 5.0))
+            if extra:
+                index.remove(extra)
+            if len(missing):
+                for ids, matrix in self.catalog.iter_vectors(model_id, index.dim, ids=missing):
                     index.add(ids, matrix)
-                if not index.uses_hnsw:
-                    index.dirty = False
-            else:
-                extra = held - set(truth.tolist())
-                missing = np.setdiff1d(truth, np.fromiter(held, dtype=np.int64, count=len(held)))
-                if index.saved_at is not None:  # re-embedded after the graph was saved: its vector is old
-                    missing = np.union1d(missing, self.catalog.vectors_indexed_since(model_id, index.saved_at - 5.0))
-                if extra:
-                    index.remove(extra)
-                if len(missing):
-                    for ids, matrix in self.catalog.iter_vectors(model_id, index.dim, ids=missing):
-                        index.add(ids, matrix)
-                if extra or len(missing):
-                    log.info("vector index repaired from the catalog: %d added, %d removed",
-                             len(missing), len(extra))
-            self._vectors = index
-            return index
+            if extra or len(missing):
+                log.info("vector index repaired from the catalog: %d added, %d removed",
+                         len(missing), len(extra))
+        return index
+
+    def serve(self, spec: str, embedder: ImageTextEmbedder | None = None,
+              vectors: VectorIndex | None = None) -> None:
+        """Serve *spec* from now on (a finished model switch, here or in another process): searches
+        that already hold the old model's objects finish with them; new ones use the new model."""
+        with self.state_lock:
+            if spec == self.model_spec:
+                return
+            self.model_spec = spec
+            self._embedder, self._vectors = embedder, vectors
+            self._calibrator = self._text_vectors = None
+        log.info("the library now serves the model %s", spec)
+
+    def follow_model(self) -> None:
+        """Serve the model the catalog names, if another process finished a switch since (one cheap read)."""
+        recorded = self.catalog.setting(MODEL_SETTING)
+        if recorded and recorded != self.model_spec and not self._pinned_embedder:
+            self.serve(recorded)
 
     def drop_stale_moments(self) -> None:
         """Take video moments deleted from the catalog (changed, removed, moved over) out of the loaded

@@ -24,6 +24,7 @@ from photosense.services.albums import Albums
 from photosense.services.context import LibraryContext
 from photosense.services.duplicates import Duplicates
 from photosense.services.indexing import IndexingService, IndexSummary
+from photosense.services.models import ModelService, SwitchSummary
 from photosense.services.organizer import Organizer
 from photosense.services.search import Moment, SearchService
 from photosense.services.stacks import Stack, Stacks
@@ -31,7 +32,7 @@ from photosense.services.tags import Tags
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Library", "IndexSummary", "Stack"]
+__all__ = ["Library", "IndexSummary", "Stack", "SwitchSummary"]
 
 
 class Library:
@@ -50,6 +51,7 @@ class Library:
         self.albums = Albums(self.context, self.organizer, self.search_service)
         self.duplicates = Duplicates(self.context)
         self.stacks = Stacks(self.context, self.search_service, self.duplicates)  # follows indexing and trash
+        self.model_service = ModelService(self.context)
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *, model: str | None = None,
@@ -136,13 +138,44 @@ class Library:
         filters) is described in ``photosense.core.query.HELP``. With *stack* (default:
         :attr:`stacking`) a stack of duplicates or a burst shows once, as its best hit, with
         ``Hit.stack`` members (:meth:`stack` lists them)."""
+        self.context.follow_model()
         return self.search_service.search(text, limit, show_all=show_all, stack=stack)
 
     def similar(self, path: str | os.PathLike[str], limit: int = 50, *, at: float | None = None,
                 stack: bool | None = None) -> list[Hit]:
         """Items most similar to *path*: a library photo or video (left out of its own results) or any
         image or video file; *at* (seconds) picks a video's moment; *stack* as in :meth:`search`."""
+        self.context.follow_model()
         return self.search_service.similar(path, limit, at=at, stack=stack)
+
+    # -- models -----------------------------------------------------------------------------
+
+    def switch_model(self, spec: str, *, progress: ProgressCallback | None = None,
+                     cancel: threading.Event | None = None, workers: int | None = None,
+                     embedder: ImageTextEmbedder | None = None) -> SwitchSummary:
+        """Re-embed every photo with *spec* into a second vector index while search keeps serving the
+        current model, then move the library to *spec* in one step (tags and smart albums are then
+        recomputed; pins, excludes and manual tags stay). Cancelled or killed, it resumes where it
+        stopped. The old model's embeddings stay until :meth:`prune_models`, so switching back is
+        instant. *embedder*: an ``ImageTextEmbedder`` to use instead of creating *spec*'s."""
+        return self.model_service.switch(spec, progress=progress, cancel=cancel, workers=workers,
+                                         embedder=embedder)
+
+    def resume_switch(self, **kwargs) -> SwitchSummary | None:
+        """Go on with a model switch that was stopped (None when none is in progress)."""
+        return self.model_service.resume(**kwargs)
+
+    def cancel_switch(self) -> None:
+        """Give up a model switch in progress (what it embedded stays until :meth:`prune_models`)."""
+        self.model_service.cancel_switch()
+
+    def models(self) -> list[dict]:
+        """The models with embeddings in this library: model, dim, embedded, serving, switching_to."""
+        return self.model_service.list()
+
+    def prune_models(self) -> list[str]:
+        """Delete the embeddings of every model but the serving one (and a switch's target)."""
+        return self.model_service.prune()
 
     # -- stacks -----------------------------------------------------------------------------
 
@@ -178,7 +211,8 @@ class Library:
 
     def status(self) -> dict:
         """Counts (photos: every item, videos among them, indexed, pending, failed), the model and the folders."""
-        counts = self.catalog.counts(self.context.model_id())
+        self.context.follow_model()
+        counts = {**self.catalog.counts(self.context.model_id()), **self.model_service.status()}
         return {**counts, "videos": self.catalog.video_count(), "model": self.model_spec, "folders": [f.path for f in self.catalog.folders()],
                 "library": str(self.directory)}
 

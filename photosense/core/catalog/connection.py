@@ -165,6 +165,16 @@ class CatalogConnection:
         value = self._scalar("SELECT value FROM settings WHERE key = ?", (key,))
         return default if value is None else value
 
+    def set_settings(self, values: dict[str, str | None]) -> None:
+        """Store (or, for None, delete) several settings in one transaction."""
+        with self.transaction() as db:
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM settings WHERE key = ?", (key,))
+                else:
+                    db.execute("INSERT INTO settings(key, value) VALUES(?, ?) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
     def set_setting(self, key: str, value: str) -> None:
         """Store a library-wide setting."""
         with self.transaction() as db:

@@ -24,6 +24,20 @@ class EmbeddingTable(CatalogConnection):
         """The id of a registered model spec."""
         return self._scalar("SELECT id FROM models WHERE spec = ?", (spec,))
 
+    def models(self) -> list[tuple[int, str, int, int]]:
+        """(id, spec, dim, items embedded) of every registered model, oldest first."""
+        return [(int(i), spec, int(dim), int(n)) for i, spec, dim, n in self._query(
+            "SELECT m.id, m.spec, m.dim, (SELECT COUNT(*) FROM embeddings e WHERE e.model_id = m.id) "
+            "FROM models m ORDER BY m.id")]
+
+    def forget_model(self, model_id: int) -> None:
+        """Delete a model with its embeddings and video moments (``model prune``)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM frames WHERE model_id = ?", (model_id,))
+            db.execute("DELETE FROM frames_dropped WHERE model_id = ?", (model_id,))
+            db.execute("DELETE FROM embeddings WHERE model_id = ?", (model_id,))
+            db.execute("DELETE FROM models WHERE id = ?", (model_id,))
+
     def model_dim(self, model_id: int) -> int:
         """Embedding width of a registered model."""
         return int(self._scalar("SELECT dim FROM models WHERE id = ?", (model_id,)))

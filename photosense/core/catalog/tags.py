@@ -133,6 +133,11 @@ class TagTable(CatalogConnection):
                            "IS NOT NULL AND (o.photo_id IS NULL OR o.indexed_at != p.indexed_at) ORDER BY p.id",
                            (model_id,))
 
+    def reset_organized(self) -> None:
+        """Forget what tags and smart albums saw: every photo is organized again (after a model switch)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM organized")
+
     def mark_organized(self, items: Sequence[tuple[int, float]]) -> None:
         """Remember that photos (id, indexed_at) were tagged and matched against smart albums."""
         with self.transaction() as db:
