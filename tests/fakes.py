@@ -10,6 +10,7 @@ in milliseconds, without loading torch.
 from __future__ import annotations
 
 import hashlib
+import threading
 import re
 from collections.abc import Sequence
 
@@ -105,3 +106,23 @@ def color_image(name: str, size: int = 48, seed: int = 0) -> Image.Image:
     y, x = np.mgrid[0:size, 0:size]
     shade = ((x + 2 * y + seed * 7) % size / size * 30 - 15)[..., None].astype(np.float32)
     return Image.fromarray(np.clip(base + noise + shade, 0, 255).astype(np.uint8), "RGB")
+
+
+OTHER = "fake-colors-b"
+
+
+class OtherFake(FakeEmbedder):
+    """A second model: the same colours, seen in a permuted space (so its vectors are not the first one's)."""
+
+    spec = ModelSpec(OTHER, "custom")
+    gate = threading.Event()  # cleared: encoding waits (a switch still running)
+    waiting = threading.Event()
+    _order = np.random.default_rng(7).permutation(FakeEmbedder.dim)
+
+    def encode_images(self, batch):
+        OtherFake.waiting.set()
+        assert OtherFake.gate.wait(60), "the test never let the switch go on"
+        return super().encode_images(batch)[:, self._order]
+
+    def encode_texts(self, texts):
+        return super().encode_texts(texts)[:, self._order]

@@ -3,33 +3,13 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
-from fakes import COLORS, FakeEmbedder, color_image
+from fakes import COLORS, OTHER, OtherFake, color_image
 from helpers import save
 from photosense import Library
 from photosense.core.errors import ModelMismatch
-from photosense.core.models import ModelSpec, register_embedder, unregister_embedder
-
-OTHER = "fake-colors-b"
-
-
-class OtherFake(FakeEmbedder):
-    """A second model: the same colours, seen in a permuted space (so its vectors are not the first one's)."""
-
-    spec = ModelSpec(OTHER, "custom")
-    gate = threading.Event()  # cleared: encoding waits (a switch still running)
-    waiting = threading.Event()
-    _order = np.random.default_rng(7).permutation(FakeEmbedder.dim)
-
-    def encode_images(self, batch):
-        OtherFake.waiting.set()
-        assert OtherFake.gate.wait(60), "the test never let the switch go on"
-        return super().encode_images(batch)[:, self._order]
-
-    def encode_texts(self, texts):
-        return super().encode_texts(texts)[:, self._order]
+from photosense.core.models import register_embedder, unregister_embedder
 
 
 @pytest.fixture

@@ -40,3 +40,7 @@ class StorageError(PhotoSenseError):
 
 class ImageError(Exception):
     """A file that cannot be used as a photo; ``str(err)`` is the reason recorded for the user."""
+
+
+class DownloadCancelled(PhotoSenseError):
+    """The user stopped a model download (what arrived stays for the next try)."""

@@ -16,6 +16,7 @@ from photosense.ui.controller import BROWSE_KINDS, MainController
 from photosense.ui.dialogs.albums import AlbumActions
 from photosense.ui.dialogs.failures import FailuresDialog
 from photosense.ui.dialogs.model import ModelErrorDialog, ModelLoadingDialog
+from photosense.ui.model_actions import ModelActions
 from photosense.ui.dialogs.prompt_set_editor import PromptSetEditor
 from photosense.ui.drops import FolderDrops
 from photosense.ui.duplicate_actions import DuplicateActions
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.duplicate_actions = DuplicateActions(self.controller, self.duplicates_view, self.sidebar,
                                                   self.photo_actions, self)
         self.drops = FolderDrops(self)
+        self.model_actions = ModelActions(self.controller, self)
+        self.statusBar().addPermanentWidget(self.model_actions.button)
         self._connect()
         self._restore()
         self.controller.open(library_dir, model)

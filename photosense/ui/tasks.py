@@ -54,6 +54,7 @@ class Pools:
         self.io = self._pool("io", 1)  # catalog reads, details, previews, folder changes
         self.organize = self._pool("organize", 1)  # tagging and album matching (model work, the writer lock)
         self.duplicates = self._pool("duplicates", 1)  # finding groups (seconds), keep, trash, undo: in order
+        self.models = self._pool("models", 1)  # timing models, downloading one, a model switch (minutes)
         self._relays: set[_Relay] = set()
         self.closed = False  # after shutdown, late answers are dropped (their receivers are gone)
 
@@ -66,7 +67,7 @@ class Pools:
         return pool
 
     def all(self) -> tuple[QThreadPool, ...]:
-        return self.search, self.thumbnails, self.indexing, self.io, self.organize, self.duplicates
+        return self.search, self.thumbnails, self.indexing, self.io, self.organize, self.duplicates, self.models
 
     def run(self, pool: QThreadPool, func: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
