@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
-from photosense.core.errors import PhotoSenseError
+from photosense.core.errors import DownloadCancelled, PhotoSenseError
 from photosense.core.filetypes import is_video_name
 from photosense.ui.tasks import Pools
 from photosense.ui.videos import load_moments
@@ -87,6 +88,7 @@ class LibraryBridge(QObject):
     modelLoading = Signal()
     modelReady = Signal()
     modelFailed = Signal(str)
+    modelDownload = Signal(int, int)  # bytes so far, total (0: unknown), while the model's weights download
     results = Signal(object)  # Results
     searchFailed = Signal(str)
     folders = Signal(list)  # [str]
@@ -135,8 +137,15 @@ class LibraryBridge(QObject):
         library = self.library
         self.model_state = "loading"
         self.modelLoading.emit()
-        self.pools.run(self.pools.search, lambda: _load_model(library), lambda _: self._on_model(None),
-                       lambda err: self._on_model(err))
+        self._download_cancel = cancel = threading.Event()
+        self.pools.run(self.pools.search, lambda: _load_model(library, self.modelDownload.emit, cancel),
+                       lambda _: self._on_model(None), lambda err: self._on_model(err))
+
+    def cancel_download(self) -> None:
+        """Stop a model download in progress (what arrived is kept: the next start resumes it)."""
+        cancel = getattr(self, "_download_cancel", None)
+        if cancel is not None:
+            cancel.set()
 
     def use_model(self, spec: str) -> None:
         """Reopen the library with another model spec (e.g. a local weights file), then load it."""
@@ -174,6 +183,8 @@ class LibraryBridge(QObject):
                 self.request(self._query)  # a query typed while loading runs now
             return
         self.model_state = "failed"
+        if isinstance(err, DownloadCancelled):
+            return  # the user's choice: the controller already says so
         if not isinstance(err, PhotoSenseError):
             log.error("model load failed", exc_info=err)
         self.modelFailed.emit(user_message(err))
@@ -321,12 +332,20 @@ class LibraryBridge(QObject):
             self.library = None
 
 
-def _load_model(library) -> None:  # worker thread
-    """Bring the library's model into memory: open_clip weights load (downloading if needed) once; an
-    ``ImageTextEmbedder`` with nothing to load (the tests' fake) is ready as it is."""
-    load = getattr(library.embedder, "load", None)
-    if load is not None:
-        load()
+def _load_model(library, progress=None, cancel: threading.Event | None = None) -> None:  # worker thread
+    """Bring the library's model into memory: open_clip weights load (downloaded first if needed, with byte
+    *progress* and *cancel*) once; an ``ImageTextEmbedder`` with nothing to load (the tests' fake) is ready."""
+    embedder = library.embedder
+    load = getattr(embedder, "load", None)
+    if load is None:
+        return
+    if getattr(embedder, "spec", None) is not None and embedder.spec.kind == "pretrained":
+        from photosense.core import config
+        from photosense.core.model_downloads import download, needs_download
+
+        if needs_download(embedder.spec, config.model_cache_dir()):
+            download(embedder.spec, config.model_cache_dir(), progress, cancel)
+    load()
 
 
 def _browse(library, query: Query) -> list[GridItem]:  # worker thread

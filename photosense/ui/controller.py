@@ -59,6 +59,7 @@ class MainController(QObject):
     modelStateChanged = Signal(str)  # "loading" | "ready" | "failed"
     modelFailed = Signal(str, str)  # message, model spec
     downloadSuspected = Signal(str)  # model spec, still loading after DOWNLOAD_DIALOG_AFTER_MS
+    downloadProgress = Signal(int, int)  # bytes of the model's weights so far, total (0: unknown)
     albumsChanged = Signal(list)  # [Album]
     tagsChanged = Signal(list)  # [(set name, [(label, count)])]
     busyChanged = Signal(str)  # a long organizing task ("" when none)
@@ -108,6 +109,7 @@ class MainController(QObject):
         b.openFailed.connect(lambda message: self._set_page("open-failed", message))
         b.modelLoading.connect(self._on_model_loading)
         b.modelReady.connect(self._on_model_ready)
+        b.modelDownload.connect(self._on_download_bytes)
         b.modelFailed.connect(self._on_model_failed)
         b.results.connect(self._on_results)
         b.searchFailed.connect(self.message)
@@ -178,12 +180,19 @@ class MainController(QObject):
         if ":" in spec and not spec.endswith(":none") and "/" not in spec:  # a pretrained tag: may download
             self._download_timer.start()
 
+    def _on_download_bytes(self, done: int, total: int) -> None:
+        if self.model_state == "loading":
+            self._download_timer.stop()
+            self.downloadSuspected.emit(self.model_spec)  # no guessing: it is downloading
+            self.downloadProgress.emit(done, total)
+
     def _download_check(self) -> None:
         if self.model_state == "loading":
             self.downloadSuspected.emit(self.model_spec)
 
     def cancel_download(self) -> None:
-        """The user gave up waiting for the model: browse only (it may still arrive)."""
+        """The user gave up waiting for the model: browse only (the download stops; it resumes next start)."""
+        self.bridge.cancel_download()
         self._set_model_state("failed")
         self.message.emit("Model download cancelled: browsing only. Restart PhotoSense to try again.")
 

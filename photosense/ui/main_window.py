@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
         c.modelStateChanged.connect(self._on_model_state)
         c.modelFailed.connect(self._show_model_error)
         c.downloadSuspected.connect(self._show_download)
+        c.downloadProgress.connect(lambda done, total: self.model_dialog.show_bytes(done, total)
+                                   if self.model_dialog is not None else None)
         c.albumsChanged.connect(lambda albums: self.sidebar.set_albums([(a.id, a.name, a.count) for a in albums]))
         c.tagsChanged.connect(self.sidebar.set_tags)
         c.busyChanged.connect(self._on_busy)

@@ -61,3 +61,18 @@ def test_switching_in_the_app_keeps_search_working_and_refreshes_after(qtbot, ma
     window.controller.show(Query("text", "green"))
     qtbot.waitUntil(lambda: window.controller.shown == Query("text", "green"), timeout=30_000)
     assert len(window.controller.photos.items()) == 6  # now from the new model's vectors
+
+
+def test_a_model_download_shows_its_bytes_and_cancel_stops_it(qtbot, make_window, color_library):
+    window = make_window(color_library)
+    c = window.controller
+    c._set_model_state("loading")  # as while the weights of a pretrained model arrive
+    c.bridge.modelDownload.emit(150_000_000, 605_000_000)
+    dialog = window.model_dialog
+    assert dialog is not None and "150 of 605 MB" in dialog.labelText()
+    assert dialog.maximum() == 605_000_000 // 1024 and dialog.value() == 150_000_000 // 1024
+    c.bridge._download_cancel = cancel = __import__("threading").Event()
+    from PySide6.QtWidgets import QPushButton
+
+    next(b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel").click()
+    assert cancel.is_set() and c.model_state == "failed" and window.model_dialog is None

@@ -51,13 +51,24 @@ class ModelErrorDialog(QDialog):
 
 
 class ModelLoadingDialog(QProgressDialog):
-    """Shown while a model downloads: busy progress; Cancel keeps the app in browse-only mode."""
+    """Shown while a model downloads: its bytes (busy until the first arrive); Cancel keeps the app in
+    browse-only mode and stops the download (the next start resumes it)."""
 
     def __init__(self, model_spec: str, parent=None) -> None:
         super().__init__(f"Downloading the search model “{model_spec}”…\nThis happens once; "
                          "you can browse your photos meanwhile.", "Cancel", 0, 0, parent)
+        self.model_spec = model_spec
         self.setWindowTitle("PhotoSense")
         self.setMinimumDuration(0)
         self.setAutoClose(False)
         self.setAutoReset(False)
         self.setWindowModality(Qt.WindowModality.NonModal)
+
+    def show_bytes(self, done: int, total: int) -> None:
+        """Bytes downloaded so far, of *total* (0: unknown, the bar stays busy)."""
+        self.setLabelText(f"Downloading the search model “{self.model_spec}”: {done / 1e6:,.0f}"
+                          + (f" of {total / 1e6:,.0f} MB" if total else " MB")
+                          + "\nThis happens once; you can browse your photos meanwhile.")
+        if total:
+            self.setRange(0, max(1, total // 1024))
+            self.setValue(min(done, total) // 1024)
