@@ -40,7 +40,7 @@ def main() -> int:
         gpu = Embedder(spec, config.model_cache_dir())  # auto: cuda, fp16
         gpu.load()
         images = [open_image(f, min_side=cpu.image_size).image for f in files]
-        batch = torch.stack([cpu.preprocess(i) for i in images])
+        batch = cpu.collate([cpu.preprocess(i) for i in images])
         a, b = cpu.encode_images(batch), gpu.encode_images(batch)
         texts = ["a photo of a dog.", "a sneaker", "sunset over the sea"]
         ta, tb = cpu.encode_texts(texts), gpu.encode_texts(texts)

@@ -89,9 +89,7 @@ def test_bf16_on_cpu_keeps_embeddings_close_to_fp32(tmp_path):
     out = {}
     for precision in ("fp32", "bf16"):
         emb = Embedder(TINY_MODEL, tmp_path, device="cpu", precision=precision)
-        import torch
-
-        out[precision] = emb.encode_images(torch.stack([emb.preprocess(i) for i in images]))
+        out[precision] = emb.encode_images(emb.collate([emb.preprocess(i) for i in images]))
     cosines = (out["fp32"] * out["bf16"]).sum(axis=1)
     assert cosines.min() >= 0.99
 

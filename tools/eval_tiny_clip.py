@@ -25,7 +25,6 @@ from photosense.core.prompts import DEFAULT_TEMPLATES, expand  # noqa: E402
 
 def zero_shot(model: str, device: str | None = None) -> tuple[float, float, np.ndarray]:
     """(ensemble accuracy, single-prompt accuracy, confusion matrix) on the test split."""
-    import torch
     from PIL import Image
 
     test = fm.load("test")
@@ -35,7 +34,7 @@ def zero_shot(model: str, device: str | None = None) -> tuple[float, float, np.n
     single = emb.encode_texts([f"a photo of a {name}." for name in fm.CLASS_NAMES])
     feats = []
     for start in range(0, len(test.images), 500):
-        batch = torch.stack([emb.preprocess(Image.fromarray(a, "L").convert("RGB"))
+        batch = emb.collate([emb.preprocess(Image.fromarray(a, "L").convert("RGB"))
                              for a in test.images[start:start + 500]])
         feats.append(emb.encode_images(batch))
     feats = np.concatenate(feats)

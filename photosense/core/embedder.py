@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from photosense.core import preprocess
 from photosense.core.errors import ModelUnavailable, UsageError
 from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, geometry, parse_spec
 
@@ -132,6 +133,7 @@ class Embedder:
         self._load_error: BaseException | None = None
         self._geometry = geometry(self.spec)  # known from the config: decoding need not wait for the load
         self._encode_text: Any = None
+        self._split: preprocess.SplitPreprocess | None = None
         self.device = "cpu"
         self.precision = "fp32"
         self._dtype: Any = None
@@ -193,6 +195,7 @@ class Embedder:
                                            f"{err}. Try --device cpu.") from err
                 self.device, self.precision, self._dtype = device, precision, dtype
                 self._encode_text = encode_text
+                self._split = preprocess.split(loaded.preprocess)
                 log.info("model %s on %s (%s), %d-d embeddings", self.spec, device, precision, loaded.dim)
                 if self._geometry is not None and self._geometry != (loaded.image_size, loaded.dim):
                     log.warning("model %s: its config said %s, the model has %s", self.spec, self._geometry,
@@ -233,14 +236,18 @@ class Embedder:
     # -- encoding ---------------------------------------------------------------------------
 
     def preprocess(self, image) -> Any:
-        """PIL RGB image -> CPU float tensor (C, H, W), as the model's config prescribes."""
-        return self.load().preprocess(image)
+        """PIL RGB image -> the model's input as its config prescribes: (H, W, 3) uint8 after the resize
+        and crop (the standard pipeline; normalized per batch by :meth:`encode_images`), else the
+        transform's own (C, H, W) float tensor."""
+        loaded = self.load()
+        return self._split(image) if self._split is not None else loaded.preprocess(image)
 
     def collate(self, items: Sequence[Any]) -> Any:
-        """Tensors from :meth:`preprocess` -> one (N, C, H, W) batch (pinned for a fast copy to a GPU)."""
+        """Results of :meth:`preprocess` -> one batch (pinned for a fast copy to a GPU)."""
         import torch
 
-        batch = torch.stack(list(items))
+        batch = (torch.from_numpy(preprocess.stack(items)) if isinstance(items[0], np.ndarray)
+                 else torch.stack(list(items)))
         return batch.pin_memory() if self.device.startswith("cuda") else batch
 
     def encode_images(self, batch) -> np.ndarray:
@@ -249,7 +256,10 @@ class Embedder:
 
         loaded = self.load()
         with torch.inference_mode():
-            x = batch.to(self.device, dtype=self._dtype, non_blocking=True)
+            if batch.dtype == torch.uint8:  # (N, H, W, 3) from the split preprocessing
+                x = preprocess.normalized(batch, self._split.mean, self._split.std, self.device, self._dtype)
+            else:
+                x = batch.to(self.device, dtype=self._dtype, non_blocking=True)
             features = loaded.model.encode_image(x)
             return self._normalized(features)
 

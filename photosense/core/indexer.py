@@ -101,8 +101,9 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def default_workers() -> int:
-    """Decode threads: one per core (Pillow releases the GIL while decoding and resizing), 2 to 8."""
-    return max(2, min(8, os.cpu_count() or 2))
+    """Decode threads: one per core (Pillow and FFmpeg release the GIL while decoding and resizing, and the
+    threads do no torch work), 2 to 32. On a 16-core GPU machine 16 decoded 1.5x more photos/s than 8."""
+    return max(2, min(32, os.cpu_count() or 2))
 
 
 def _signature(image, path: str) -> tuple[np.ndarray, float] | None:

@@ -70,10 +70,10 @@ def test_local_weights_load_safely_in_both_formats(tmp_path):
         emb = Embedder(f"ViT-S-32-alt:{tmp_path / name}", tmp_path / "cache", device="cpu", precision="fp32")
         from photosense.core.media import open_image
 
-        vectors.append(emb.encode_images(emb.preprocess(open_image(image).image)[None])[0])
+        vectors.append(emb.encode_images(emb.collate([emb.preprocess(open_image(image).image)]))[0])
     assert np.allclose(vectors[0], vectors[1], atol=1e-5)
     with torch.inference_mode():
-        expected = reference.encode_image(emb.preprocess(open_image(image).image)[None])
+        expected = reference.encode_image(emb.load().preprocess(open_image(image).image)[None])  # the transform
     expected = (expected / expected.norm(dim=-1, keepdim=True))[0].numpy()
     assert np.allclose(vectors[0], expected, atol=1e-4)
 
@@ -135,3 +135,22 @@ def test_corrupt_weights_are_a_clear_error_not_a_traceback(tmp_path):
     spec = parse_spec(f"local-dir:{folder}")
     with pytest.raises(ModelUnavailable, match="Could not load the model"):
         build(spec, tmp_path / "cache")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("spec", [TINY_MODEL, "ViT-S-32-alt:none"])
+def test_split_preprocessing_gives_the_transforms_embeddings(tmp_path, spec):
+    """uint8 from the decode threads + one batched normalize == open_clip's per-image transform."""
+    import torch
+
+    from helpers import fashion_images
+    from photosense.core.embedder import Embedder
+
+    emb = Embedder(spec, tmp_path, device="cpu", precision="fp32")
+    images = [img for img, _ in fashion_images(6, seed=2)] + [gradient(300, 200, seed=1), gradient(64, 200, seed=2),
+                                                              gradient(40, 30, seed=3).convert("L")]
+    inputs = [emb.preprocess(i) for i in images]
+    assert all(x.dtype == np.uint8 and x.shape == (emb.image_size, emb.image_size, 3) for x in inputs)
+    split = emb.encode_images(emb.collate(inputs))
+    whole = emb.encode_images(torch.stack([emb.load().preprocess(i.convert("RGB")) for i in images]))
+    assert np.abs(split - whole).max() < 1e-5
