@@ -55,7 +55,9 @@ else
   cp packaging/linux/$id.desktop packaging/linux/$id.metainfo.xml "$bundle/share/"
   cp resources/icons/photosense.svg "$bundle/share/$id.svg"
   cp packaging/bundle/install.sh "$bundle/install.sh"
-  cuda="$(find "$bundle" \( -name '*cuda*.so*' -o -name '*cudart*' -o -name '*nvjpeg*' -o -name '*cublas*' -o -name '*cudnn*' \) -print)"
+  cuda="$(find "$bundle" -name '*.so*' \( -name 'libcuda*' -o -name 'libnv*' -o -name 'libcublas*' -o -name 'libcudnn*' \
+              -o -name 'libcufft*' -o -name 'libcurand*' -o -name 'libcusparse*' -o -name 'libcusolver*' -o -name 'libnccl*' \
+              -o -name '*_cuda.so*' -o -path '*torchvision/_C.so' -o -path '*torchvision/image.so' \) -print)"
   [ -z "$cuda" ] || { echo "build-bundle.sh: CUDA libraries in the CPU bundle:" >&2; echo "$cuda" >&2; exit 1; }
   echo "==> $archive"
   tar -C dist -cf - PhotoSense | gzip -6 > "$archive.tmp"
