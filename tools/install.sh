@@ -2,7 +2,7 @@
 # Install PhotoSense into ./.venv (and, with --dev, the test stack and test data).
 #
 #   bash tools/install.sh          # the app
-#   bash tools/install.sh --dev    # the app + pytest stack + Fashion-MNIST + Xvfb (for tests)
+#   bash tools/install.sh --dev    # the app + pytest stack + Fashion-MNIST + Xvfb + PyInstaller (for tests)
 #
 # torch/torchvision are pinned by constraints.txt: an unpinned resolve pulls a
 # multi-GB CUDA build onto CPU machines.
@@ -22,7 +22,7 @@ done
 python="${PYTHON:-python3}"
 venv="${PHOTOSENSE_VENV:-$here/.venv}"
 
-# Debian packages: test data and a virtual X server (only for --dev, only where apt exists).
+# Debian packages: test data, a virtual X server and the metadata validators (only for --dev, only where apt exists).
 if [ "$dev" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   want=()
   [ -d /usr/share/datasets/fashion-mnist ] || want+=(dataset-fashion-mnist)
@@ -30,6 +30,10 @@ if [ "$dev" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   [ -e /usr/bin/convert ] || want+=(imagemagick)
   dpkg -s libexempi8 >/dev/null 2>&1 || want+=(libexempi8)  # XMP parser the sidecar tests read back with
   dpkg -s libxcb-icccm4 >/dev/null 2>&1 || want+=(libxcb-icccm4 libxcb-keysyms1)
+  # the desktop metadata's validators, and xdotool to see the bundle's window appear (tests, bench)
+  command -v desktop-file-validate >/dev/null 2>&1 || want+=(desktop-file-utils)
+  command -v appstreamcli >/dev/null 2>&1 || want+=(appstream)
+  command -v xdotool >/dev/null 2>&1 || want+=(xdotool)
   if [ ${#want[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
