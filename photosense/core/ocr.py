@@ -1,0 +1,240 @@
+"""Read the words in photos: a cheap text-detector gate, then PP-OCR detection and recognition (ONNX)."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from photosense.core.errors import ImageError, OcrUnavailable
+from photosense.core.media import open_image
+
+__all__ = ["GATE_SIDE", "OCR_MAX_SIDE", "OcrUnavailable", "TextLine", "TextReader", "TextResult",
+           "create_reader", "engine_status"]
+
+# Long side of the image the full detector and the recognizer see. A 12 MP JPEG decodes straight to
+# 2000x1500 (DCT scale 1/2), a 1920x1080 screenshot is read at full size, and RapidOCR's own bound is 2000.
+OCR_MAX_SIDE = 2000
+# Long side of the gate's downscale: the detector runs on this first, and only where it finds text do the
+# full-size detector and the recognizer run (chosen on the tuning split: docs/text-search.md).
+GATE_SIDE = 640
+TEXT_SCORE = 0.5  # recognizer confidence below which a line is dropped (RapidOCR's default)
+
+# The PP-OCRv4 recognizer (trained mostly on Chinese) often drops the space between Latin words:
+# "breakfastMARKET", "30592Woman", "WINDOWHead". Put it back where the case says a new word starts:
+# lower->Upper, and before a Capitalized word that follows a digit or an upper-case run.
+_LOST_SPACE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[0-9A-Z])(?=[A-Z][a-z]{2})")
+
+_PACKAGE = "rapidocr_onnxruntime"
+_INSTALL = ("install it with `bash tools/install.sh` (or `pip install 'rapidocr_onnxruntime>=1.4.4,<2'` "
+            "into PhotoSense's environment; it carries the PP-OCR models, nothing is downloaded)")
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text found in a photo."""
+
+    text: str
+    box: tuple[tuple[float, float], ...]  # 4 corners, pixels of the upright full-size image
+    confidence: float  # 0..1
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What a photo says: its lines in reading order, or nothing (and whether the gate skipped it)."""
+
+    lines: tuple[TextLine, ...]
+    gated: bool  # True: the cheap gate saw no text, recognition did not run
+
+    @property
+    def text(self) -> str:
+        """The lines in reading order joined by newlines ("" when none)."""
+        return "\n".join(line.text for line in self.lines)
+
+
+def _import_engine() -> Any:
+    """The rapidocr_onnxruntime module, or OcrUnavailable saying exactly what is missing."""
+    try:
+        import rapidocr_onnxruntime
+    except ImportError as err:
+        missing = getattr(err, "name", None) or ""
+        if missing and missing.split(".")[0] not in (_PACKAGE, "rapidocr_onnxruntime"):
+            detail = f"a library it needs failed to load ({err})"
+        else:
+            detail = f"the {_PACKAGE} package is not installed"
+        raise OcrUnavailable(f"Text recognition (OCR) is not available: {detail}; {_INSTALL}. "
+                             "Until then photos are found by their look, names and tags only.") from None
+    except OSError as err:  # a shared library of OpenCV or onnxruntime is missing
+        raise OcrUnavailable(f"Text recognition (OCR) is not available: a system library failed to load "
+                             f"({err}); {_INSTALL}.") from None
+    return rapidocr_onnxruntime
+
+
+def _engine_name(module: Any) -> str:
+    try:
+        version = metadata.version(_PACKAGE)
+    except metadata.PackageNotFoundError:  # pragma: no cover - imported from a source tree
+        version = "unknown"
+    return f"rapidocr-onnxruntime {version} PP-OCRv4"
+
+
+def _model_paths(module: Any) -> dict[str, Path]:
+    root = Path(module.__file__).resolve().parent
+    paths = {"Det": root / "models" / "ch_PP-OCRv4_det_infer.onnx",
+             "Cls": root / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+             "Rec": root / "models" / "ch_PP-OCRv4_rec_infer.onnx"}
+    missing = [p.name for p in paths.values() if not p.is_file()]
+    if missing:
+        raise OcrUnavailable(f"Text recognition (OCR) is not available: the {_PACKAGE} package has no "
+                             f"{', '.join(missing)} (a damaged install); reinstall it: {_INSTALL}.")
+    return paths
+
+
+def engine_status() -> tuple[bool, str]:
+    """(True, engine name) when OCR can run here, else (False, the reason and what to install)."""
+    try:
+        module = _import_engine()
+        _model_paths(module)
+    except OcrUnavailable as err:
+        return False, str(err)
+    return True, _engine_name(module)
+
+
+def _cuda_available() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def create_reader(device: str | None = None, threads: int | None = None,
+                  gate_side: int = GATE_SIDE) -> TextReader:
+    """A ready TextReader. *device*: None (CUDA when onnxruntime-gpu sees a GPU, else CPU), "cpu" or
+    "cuda". *threads*: CPU threads per model call (default: all cores). *gate_side*: the gate's
+    downscale (tools/eval_ocr.py compares sizes). Raises OcrUnavailable."""
+    module = _import_engine()
+    paths = _model_paths(module)
+    if device not in (None, "cpu", "cuda"):
+        raise OcrUnavailable(f"unknown OCR device {device!r}: use 'cpu' or 'cuda'")
+    if device == "cuda" and not _cuda_available():
+        raise OcrUnavailable("OCR on the GPU needs onnxruntime's CUDA provider: install `onnxruntime-gpu` "
+                             "in place of `onnxruntime` (with CUDA and cuDNN), or use the CPU")
+    use_cuda = device == "cuda" or (device is None and _cuda_available())
+    return TextReader(module, paths, use_cuda, threads, _engine_name(module), gate_side)
+
+
+class TextReader:
+    """Reads the text of photos. Thread-safe: one reader may be shared, its calls run one at a time
+    (an internal lock; the models use *threads* cores each call). For parallel reading make more readers.
+
+    ``read_path`` decodes the file small for the gate and decodes it again at OCR size only when the gate
+    fires, so a photo without text costs a reduced decode plus one small detector pass."""
+
+    engine: str
+    device: str
+
+    def __init__(self, module: Any, paths: dict[str, Path], use_cuda: bool, threads: int | None,
+                 engine: str, gate_side: int = GATE_SIDE) -> None:
+        from rapidocr_onnxruntime.ch_ppocr_cls import TextClassifier
+        from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+        from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+        from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH, RapidOCR
+        from rapidocr_onnxruntime.utils import read_yaml
+
+        config = read_yaml(str(DEFAULT_CFG_PATH))
+        n = threads or os.cpu_count() or 1
+        for part in ("Det", "Cls", "Rec"):
+            config[part].update(model_path=str(paths[part]), use_cuda=use_cuda,
+                                intra_op_num_threads=n, inter_op_num_threads=1)
+        self._lock = threading.Lock()
+        self._detector = TextDetector(config["Det"])  # limit_type "min": full size, small images enlarged
+        # the gate: the same detector model on a downscale whose long side is at most GATE_SIDE
+        self._gate = TextDetector({**config["Det"], "limit_type": "max", "limit_side_len": gate_side})
+        self._classifier = TextClassifier(config["Cls"])  # turns upside-down lines the right way up
+        self._recognizer = TextRecognizer(config["Rec"])
+        self._sorted_boxes = RapidOCR.sorted_boxes
+        self._crop = RapidOCR.get_crop_img_list
+        providers = self._detector.infer.session.get_providers()
+        self.device = "cuda" if "CUDAExecutionProvider" in providers else "cpu"
+        self.engine = engine
+        self.gate_side = gate_side
+
+    # -- public ---------------------------------------------------------------------------------
+    def read_path(self, path: str | os.PathLike[str], *, gate: bool = True) -> TextResult:
+        """Decode *path* (EXIF-upright, bombs refused), gate it, and read it. Raises ImageError.
+        *gate*=False decodes once at OCR size and reads every photo (the gate's baseline)."""
+        if not gate:
+            decoded = open_image(path, min_side=OCR_MAX_SIDE * 3 // 4)
+            return self._read(_fit(decoded.image, OCR_MAX_SIDE), (decoded.width, decoded.height), gated=False)
+        small = open_image(path, min_side=math.ceil(self.gate_side * 3 / 4))
+        full_size = (small.width, small.height)
+        if not self._gate_fires(_fit(small.image, self.gate_side)):
+            return TextResult((), gated=True)
+        if small.image.size == full_size and max(full_size) <= OCR_MAX_SIDE:
+            image = small.image  # already the whole picture
+        else:
+            short, long = sorted(full_size)
+            image = open_image(path, min_side=math.ceil(short * min(1.0, OCR_MAX_SIDE / long))).image
+        return self._read(_fit(image, OCR_MAX_SIDE), full_size, gated=False)
+
+    def read_image(self, image: Image.Image, *, gate: bool = True) -> TextResult:
+        """Read an upright image already in memory; boxes are in its pixels. *gate*=False reads it
+        whether or not the gate would have fired (the baseline the gate is measured against)."""
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        if min(image.size) < 1:
+            raise ImageError("empty image (0 pixels)")
+        if gate and not self._gate_fires(_fit(image, self.gate_side)):
+            return TextResult((), gated=True)
+        return self._read(_fit(image, OCR_MAX_SIDE), image.size, gated=False)
+
+    # -- internals ------------------------------------------------------------------------------
+    def gate_fires(self, image: Image.Image) -> bool:
+        """Whether the gate sees text in *image* (upright, any size): the gate alone, for measuring it."""
+        return self._gate_fires(_fit(image.convert("RGB"), self.gate_side))
+
+    def _gate_fires(self, image: Image.Image) -> bool:
+        with self._lock:
+            boxes, _ = self._gate(_bgr(image))
+        return boxes is not None and len(boxes) > 0
+
+    def _read(self, image: Image.Image, full_size: tuple[int, int], gated: bool) -> TextResult:
+        bgr = _bgr(image)
+        with self._lock:
+            boxes, _ = self._detector(bgr)
+            if boxes is None or len(boxes) == 0:
+                return TextResult((), gated=gated)
+            boxes = self._sorted_boxes(boxes)
+            crops = self._crop(None, bgr, boxes)
+            crops, _, _ = self._classifier(crops)
+            recognized, _ = self._recognizer(crops)
+        sx, sy = full_size[0] / image.width, full_size[1] / image.height
+        lines = []
+        for box, rec in zip(boxes, recognized):
+            text, score = _LOST_SPACE.sub(" ", str(rec[0]).strip()), float(rec[1])
+            if not text or score < TEXT_SCORE:
+                continue
+            corners = tuple((round(float(x) * sx, 1), round(float(y) * sy, 1)) for x, y in box)
+            lines.append(TextLine(text, corners, min(1.0, max(0.0, score))))
+        return TextResult(tuple(lines), gated=gated)
+
+
+def _fit(image: Image.Image, side: int) -> Image.Image:
+    """*image* scaled down so its long side is at most *side* (never enlarged)."""
+    long = max(image.size)
+    if long <= side:
+        return image
+    scale = side / long
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def _bgr(image: Image.Image) -> np.ndarray:
+    """PIL RGB to the contiguous BGR uint8 array the PaddleOCR models were trained on."""
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[:, :, ::-1])
