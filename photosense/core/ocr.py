@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from photosense.core.errors import ImageError, OcrUnavailable
+from photosense.core.errors import ImageError, OcrUnavailable, UsageError
 from photosense.core.media import open_image
 
 __all__ = ["GATE_SIDE", "OCR_MAX_SIDE", "OcrUnavailable", "TextLine", "TextReader", "TextResult",
@@ -115,17 +115,18 @@ def _cuda_available() -> bool:
 
 def create_reader(device: str | None = None, threads: int | None = None,
                   gate_side: int = GATE_SIDE) -> TextReader:
-    """A ready TextReader. *device*: None (CUDA when onnxruntime-gpu sees a GPU, else CPU), "cpu" or
-    "cuda". *threads*: CPU threads per model call (default: all cores). *gate_side*: the gate's
+    """A ready TextReader. *device*: None (CUDA when onnxruntime-gpu sees a GPU, else CPU), "cpu",
+    "cuda" (or "cuda:N": the provider's first GPU is used) or "mps" (no ONNX GPU there: CPU). *threads*: CPU threads per model call (default: all cores). *gate_side*: the gate's
     downscale (tools/eval_ocr.py compares sizes). Raises OcrUnavailable."""
     module = _import_engine()
     paths = _model_paths(module)
-    if device not in (None, "cpu", "cuda"):
-        raise OcrUnavailable(f"unknown OCR device {device!r}: use 'cpu' or 'cuda'")
-    if device == "cuda" and not _cuda_available():
+    if device is not None and device not in ("cpu", "mps") and not device.startswith("cuda"):
+        raise UsageError(f"unknown OCR device {device!r}: use 'cpu' or 'cuda'")
+    wants_cuda = device is not None and device.startswith("cuda")
+    if wants_cuda and not _cuda_available():
         raise OcrUnavailable("OCR on the GPU needs onnxruntime's CUDA provider: install `onnxruntime-gpu` "
                              "in place of `onnxruntime` (with CUDA and cuDNN), or use the CPU")
-    use_cuda = device == "cuda" or (device is None and _cuda_available())
+    use_cuda = wants_cuda or (device is None and _cuda_available())
     return TextReader(module, paths, use_cuda, threads, _engine_name(module), gate_side)
 
 
@@ -143,6 +144,7 @@ class TextReader:
                  engine: str, gate_side: int = GATE_SIDE) -> None:
         from rapidocr_onnxruntime.ch_ppocr_cls import TextClassifier
         from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
         from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
         from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH, RapidOCR
         from rapidocr_onnxruntime.utils import read_yaml
@@ -153,9 +155,10 @@ class TextReader:
             config[part].update(model_path=str(paths[part]), use_cuda=use_cuda,
                                 intra_op_num_threads=n, inter_op_num_threads=1)
         self._lock = threading.Lock()
-        self._detector = TextDetector(config["Det"])  # limit_type "min": full size, small images enlarged
-        # the gate: the same detector model on a downscale whose long side is at most GATE_SIDE
-        self._gate = TextDetector({**config["Det"], "limit_type": "max", "limit_side_len": gate_side})
+        # one detector session serves the gate (on its downscale) and the full-size pass
+        self._detector = TextDetector(config["Det"])
+        self._enlarge_to = int(config["Det"]["limit_side_len"])  # small images: short side up to 736 px
+        self._preprocess = DetPreProcess
         self._classifier = TextClassifier(config["Cls"])  # turns upside-down lines the right way up
         self._recognizer = TextRecognizer(config["Rec"])
         self._sorted_boxes = RapidOCR.sorted_boxes
@@ -194,21 +197,34 @@ class TextReader:
             return TextResult((), gated=True)
         return self._read(_fit(image, OCR_MAX_SIDE), image.size, gated=False)
 
-    # -- internals ------------------------------------------------------------------------------
     def gate_fires(self, image: Image.Image) -> bool:
         """Whether the gate sees text in *image* (upright, any size): the gate alone, for measuring it."""
         return self._gate_fires(_fit(image.convert("RGB"), self.gate_side))
 
+    # -- internals ------------------------------------------------------------------------------
     def _gate_fires(self, image: Image.Image) -> bool:
         with self._lock:
-            boxes, _ = self._gate(_bgr(image))
-        return boxes is not None and len(boxes) > 0
+            return len(self._detect(_bgr(image), "max", self.gate_side)) > 0
+
+    def _detect(self, bgr: np.ndarray, limit_type: str, side: int) -> np.ndarray:
+        """Text boxes in *bgr*'s pixels; the network sees it resized by RapidOCR's rule (*limit_type*
+        "max": long side at most *side*; "min": short side at least *side*), to a multiple of 32."""
+        det = self._detector
+        tensor = self._preprocess(side, limit_type, det.mean, det.std)(bgr)
+        if tensor is None:
+            return np.zeros((0, 4, 2), np.float32)
+        boxes, _ = det.postprocess_op(det.infer(tensor)[0], bgr.shape[:2])
+        return det.filter_tag_det_res(boxes, bgr.shape[:2]) if len(boxes) else np.zeros((0, 4, 2), np.float32)
 
     def _read(self, image: Image.Image, full_size: tuple[int, int], gated: bool) -> TextResult:
         bgr = _bgr(image)
+        short, long = sorted(image.size)
         with self._lock:
-            boxes, _ = self._detector(bgr)
-            if boxes is None or len(boxes) == 0:
+            if short < self._enlarge_to and long * self._enlarge_to / short <= 2 * OCR_MAX_SIDE:
+                boxes = self._detect(bgr, "min", self._enlarge_to)  # small image: enlarged, as RapidOCR does
+            else:  # big enough, or a strip so thin that enlarging it would explode: as it is
+                boxes = self._detect(bgr, "max", OCR_MAX_SIDE)
+            if len(boxes) == 0:
                 return TextResult((), gated=gated)
             boxes = self._sorted_boxes(boxes)
             crops = self._crop(None, bgr, boxes)

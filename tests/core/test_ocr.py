@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 import text_images as ti
 from helpers import bomb_png, save
 from photosense.core import ocr
-from photosense.core.errors import ImageError, OcrUnavailable
+from photosense.core.errors import ImageError, OcrUnavailable, UsageError
 
 if sys.version_info >= (3, 13):  # rapidocr_onnxruntime 1.4 ships no wheel for 3.13 yet
     pytest.skip("the OCR engine supports Python < 3.13", allow_module_level=True)
@@ -104,6 +104,11 @@ def test_boxes_of_an_image_larger_than_the_ocr_size_are_in_its_own_pixels(reader
     assert 660 <= min(ys) <= 760 and 760 <= max(ys) <= 860, line.box
 
 
+def test_a_thin_strip_is_not_blown_up_for_the_detector(reader):
+    strip = Image.new("RGB", (6000, 14), (255, 255, 255))
+    assert reader.read_image(strip, gate=False).lines == ()  # (enlarging its 9 px side to 736 would not fit)
+
+
 def test_exif_rotated_photo_is_read_upright(reader, tmp_path):
     upright = _sign((1200, 900), "MUSEUM", at=(300, 500), height=90, seed=3)
     # stored rotated by 90 degrees, with EXIF orientation 6 telling viewers to turn it back
@@ -152,3 +157,5 @@ def test_cuda_asked_for_without_a_gpu_provider_says_what_to_install(monkeypatch)
     with pytest.raises(OcrUnavailable, match="onnxruntime-gpu"):
         ocr.create_reader(device="cuda")
     assert ocr.create_reader().device == "cpu"
+    with pytest.raises(UsageError, match="unknown OCR device"):
+        ocr.create_reader(device="tpu")
