@@ -64,11 +64,10 @@ def _import_engine() -> Any:
     try:
         import rapidocr_onnxruntime
     except ImportError as err:
-        missing = getattr(err, "name", None) or ""
-        if missing and missing.split(".")[0] not in (_PACKAGE, "rapidocr_onnxruntime"):
-            detail = f"a library it needs failed to load ({err})"
-        else:
+        if (getattr(err, "name", None) or "").split(".")[0] == _PACKAGE:
             detail = f"the {_PACKAGE} package is not installed"
+        else:  # e.g. OpenCV's libGL.so.1 or onnxruntime missing
+            detail = f"a library it needs failed to load ({err})"
         raise OcrUnavailable(f"Text recognition (OCR) is not available: {detail}; {_INSTALL}. "
                              "Until then photos are found by their look, names and tags only.") from None
     except OSError as err:  # a shared library of OpenCV or onnxruntime is missing

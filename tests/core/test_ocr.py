@@ -147,6 +147,15 @@ def test_missing_engine_gives_a_clear_message(monkeypatch):
     assert not available and "rapidocr_onnxruntime package is not installed" in reason
 
 
+def test_a_library_the_engine_needs_failing_to_load_is_named(monkeypatch):
+    for name in [m for m in sys.modules if m.split(".")[0] == "rapidocr_onnxruntime"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as when OpenCV's libGL.so.1 is missing
+    available, reason = ocr.engine_status()
+    assert not available and "a library it needs failed to load" in reason and "cv2" in reason
+    assert "tools/install.sh" in reason
+
+
 def test_engine_status_names_the_engine():
     available, name = ocr.engine_status()
     assert available and name.startswith("rapidocr-onnxruntime 1.4") and "PP-OCRv4" in name
