@@ -26,6 +26,11 @@ OCR_MAX_SIDE = 2000
 # full-size detector and the recognizer run (chosen on the tuning split: docs/text-search.md).
 GATE_SIDE = 640
 TEXT_SCORE = 0.5  # recognizer confidence below which a line is dropped (RapidOCR's default)
+# Where the gate found text, the full-size detector looks only there: each gate box grown by its own
+# height (at least REGION_MARGIN_MIN gate pixels) on every side, overlapping regions merged; when they
+# cover more than REGION_SHARE_MAX of the picture (a screenshot, a document) it looks everywhere.
+REGION_MARGIN_MIN = 16
+REGION_SHARE_MAX = 0.5
 
 # The PP-OCRv4 recognizer (trained mostly on Chinese) often drops the space between Latin words:
 # "breakfastMARKET", "30592Woman", "WINDOWHead". Put it back where the case says a new word starts:
@@ -176,14 +181,17 @@ class TextReader:
             return self._read(_fit(decoded.image, OCR_MAX_SIDE), (decoded.width, decoded.height), gated=False)
         small = open_image(path, min_side=math.ceil(self.gate_side * 3 / 4))
         full_size = (small.width, small.height)
-        if not self._gate_fires(_fit(small.image, self.gate_side)):
+        gate_image = _fit(small.image, self.gate_side)
+        found = self._gate_boxes(gate_image)
+        if len(found) == 0:
             return TextResult((), gated=True)
         if small.image.size == full_size and max(full_size) <= OCR_MAX_SIDE:
             image = small.image  # already the whole picture
         else:
             short, long = sorted(full_size)
             image = open_image(path, min_side=math.ceil(short * min(1.0, OCR_MAX_SIDE / long))).image
-        return self._read(_fit(image, OCR_MAX_SIDE), full_size, gated=False)
+        image = _fit(image, OCR_MAX_SIDE)
+        return self._read(image, full_size, gated=False, regions=_regions(found, gate_image.size, image.size))
 
     def read_image(self, image: Image.Image, *, gate: bool = True) -> TextResult:
         """Read an upright image already in memory; boxes are in its pixels. *gate*=False reads it
@@ -192,18 +200,25 @@ class TextReader:
             image = image.convert("RGB")
         if min(image.size) < 1:
             raise ImageError("empty image (0 pixels)")
-        if gate and not self._gate_fires(_fit(image, self.gate_side)):
+        full_size = image.size
+        ocr_image = _fit(image, OCR_MAX_SIDE)
+        if not gate:
+            return self._read(ocr_image, full_size, gated=False)
+        gate_image = _fit(image, self.gate_side)
+        found = self._gate_boxes(gate_image)
+        if len(found) == 0:
             return TextResult((), gated=True)
-        return self._read(_fit(image, OCR_MAX_SIDE), image.size, gated=False)
+        return self._read(ocr_image, full_size, gated=False,
+                          regions=_regions(found, gate_image.size, ocr_image.size))
 
     def gate_fires(self, image: Image.Image) -> bool:
         """Whether the gate sees text in *image* (upright, any size): the gate alone, for measuring it."""
-        return self._gate_fires(_fit(image.convert("RGB"), self.gate_side))
+        return len(self._gate_boxes(_fit(image.convert("RGB"), self.gate_side))) > 0
 
     # -- internals ------------------------------------------------------------------------------
-    def _gate_fires(self, image: Image.Image) -> bool:
+    def _gate_boxes(self, image: Image.Image) -> np.ndarray:
         with self._lock:
-            return len(self._detect(_bgr(image), "max", self.gate_side)) > 0
+            return self._detect(_bgr(image), "max", self.gate_side)
 
     def _detect(self, bgr: np.ndarray, limit_type: str, side: int) -> np.ndarray:
         """Text boxes in *bgr*'s pixels; the network sees it resized by RapidOCR's rule (*limit_type*
@@ -215,12 +230,20 @@ class TextReader:
         boxes, _ = det.postprocess_op(det.infer(tensor)[0], bgr.shape[:2])
         return det.filter_tag_det_res(boxes, bgr.shape[:2]) if len(boxes) else np.zeros((0, 4, 2), np.float32)
 
-    def _read(self, image: Image.Image, full_size: tuple[int, int], gated: bool) -> TextResult:
+    def _read(self, image: Image.Image, full_size: tuple[int, int], gated: bool,
+              regions: list[tuple[int, int, int, int]] | None = None) -> TextResult:
+        """Detect (everywhere, or only in *regions* of *image*), classify and recognize."""
         bgr = _bgr(image)
         short, long = sorted(image.size)
         with self._lock:
             if short < self._enlarge_to and long * self._enlarge_to / short <= 2 * OCR_MAX_SIDE:
                 boxes = self._detect(bgr, "min", self._enlarge_to)  # small image: enlarged, as RapidOCR does
+            elif regions is not None:  # only where the gate saw text, at the same scale as the whole
+                found = []
+                for x0, y0, x1, y1 in regions:
+                    part = self._detect(np.ascontiguousarray(bgr[y0:y1, x0:x1]), "max", OCR_MAX_SIDE)
+                    found.append(part + np.array([x0, y0], np.float32) if len(part) else part)
+                boxes = np.concatenate(found) if found else np.zeros((0, 4, 2), np.float32)
             else:  # big enough, or a strip so thin that enlarging it would explode: as it is
                 boxes = self._detect(bgr, "max", OCR_MAX_SIDE)
             if len(boxes) == 0:
@@ -238,6 +261,33 @@ class TextReader:
             corners = tuple((round(float(x) * sx, 1), round(float(y) * sy, 1)) for x, y in box)
             lines.append(TextLine(text, corners, min(1.0, max(0.0, score))))
         return TextResult(tuple(lines), gated=gated)
+
+
+def _regions(boxes: np.ndarray, gate_size: tuple[int, int],
+             size: tuple[int, int]) -> list[tuple[int, int, int, int]] | None:
+    """Rectangles of an image of *size* around the gate's *boxes* (found at *gate_size*), grown and
+    merged; None when they cover so much of it that detecting everywhere costs about the same."""
+    sx, sy = size[0] / gate_size[0], size[1] / gate_size[1]
+    rects = []
+    for box in boxes:
+        (x0, y0), (x1, y1) = box.min(axis=0), box.max(axis=0)
+        m = max(REGION_MARGIN_MIN, float(y1 - y0))
+        rects.append([max(0, int((x0 - m) * sx)), max(0, int((y0 - m) * sy)),
+                      min(size[0], math.ceil((x1 + m) * sx)), min(size[1], math.ceil((y1 + m) * sy))])
+    merged = True
+    while merged:  # merge overlapping rectangles until none overlap (a few dozen at most)
+        merged = False
+        for i in range(len(rects)):
+            for j in range(len(rects) - 1, i, -1):
+                a, b = rects[i], rects[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    rects[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del rects[j]
+                    merged = True
+    area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in rects)
+    if area > REGION_SHARE_MAX * size[0] * size[1]:
+        return None
+    return [(r[0], r[1], r[2], r[3]) for r in rects]
 
 
 def _fit(image: Image.Image, side: int) -> Image.Image:
