@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Compare OCR engines on the generated text images: word recall per kind and seconds per image.
 
-    .venv/bin/python tools/eval_ocr.py [--split tuning|held-out] [--per-kind 4] [--engines rapidocr,tesseract,photosense]
+    .venv/bin/python tools/eval_ocr.py [--split tuning|held-out] [--per-kind 4] \
+        [--engines rapidocr,tesseract-11,tesseract-3,photosense]
     .venv/bin/python tools/eval_ocr.py --gate 480,640,960      # the gate alone at several sizes
 
-Engines: ``rapidocr`` (rapidocr_onnxruntime's own pipeline, PP-OCRv4), ``tesseract`` (the Debian
-``tesseract`` command, --psm 11 and --psm 3) and ``photosense`` (photosense.core.ocr: the chosen engine
-behind the gate, as the app runs it). Every engine gets the same upright RGB pixels, downscaled to
+Engines: ``rapidocr`` (rapidocr_onnxruntime's own pipeline, PP-OCRv4), ``tesseract-11`` and
+``tesseract-3`` (the Debian ``tesseract`` command with that --psm; not a PhotoSense dependency) and
+``photosense`` (photosense.core.ocr: the chosen engine behind the gate, as the app runs it). Every engine gets the same upright RGB pixels, downscaled to
 photosense.core.ocr.OCR_MAX_SIDE (what the app would hand it). Recall counts a word as read when all
 its alphanumeric tokens appear in the engine's output (how the keyword index will match it).
 """

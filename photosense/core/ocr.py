@@ -119,9 +119,11 @@ def _cuda_available() -> bool:
 
 def create_reader(device: str | None = None, threads: int | None = None,
                   gate_side: int = GATE_SIDE) -> TextReader:
-    """A ready TextReader. *device*: None (CUDA when onnxruntime-gpu sees a GPU, else CPU), "cpu",
-    "cuda" (or "cuda:N": the provider's first GPU is used) or "mps" (no ONNX GPU there: CPU). *threads*: CPU threads per model call (default: all cores). *gate_side*: the gate's
-    downscale (tools/eval_ocr.py compares sizes). Raises OcrUnavailable."""
+    """A ready TextReader. Raises OcrUnavailable.
+
+    *device*: None (CUDA when onnxruntime-gpu sees a GPU, else CPU), "cpu", "cuda" (or "cuda:N": the
+    provider's first GPU is used) or "mps" (no ONNX GPU there: CPU). *threads*: CPU threads per model
+    call (default: all cores). *gate_side*: the gate's downscale (tools/eval_ocr.py compares sizes)."""
     module = _import_engine()
     paths = _model_paths(module)
     if device is not None and device not in ("cpu", "mps") and not device.startswith("cuda"):

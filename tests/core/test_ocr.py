@@ -28,7 +28,8 @@ def _sign(size: tuple[int, int], text: str, at: tuple[int, int], height: int, se
     left, top, right, bottom = fnt.getbbox(text)
     pad = height // 3
     d = ImageDraw.Draw(img)
-    d.rectangle((at[0], at[1], at[0] + right - left + 2 * pad, at[1] + bottom - top + 2 * pad), fill=(240, 240, 230))
+    panel = (at[0], at[1], at[0] + right - left + 2 * pad, at[1] + bottom - top + 2 * pad)
+    d.rectangle(panel, fill=(240, 240, 230))
     d.text((at[0] + pad - left, at[1] + pad - top), text, font=fnt, fill=(20, 20, 20))
     return img
 
@@ -93,7 +94,7 @@ def test_a_sign_in_a_12mp_photo_is_read_with_boxes_in_full_size_pixels(reader, t
     assert 2250 <= min(xs) <= 2400 and 2900 <= max(xs) <= 3200, line.box
     assert 1880 <= min(ys) <= 1980 and 2000 <= max(ys) <= 2120, line.box
     # the full-size detector ran only around what the gate found, and read what a look everywhere reads
-    assert reader.read_path(path, gate=False).text == result.text
+    assert sorted(ti.word_tokens(reader.read_path(path, gate=False).text)) == sorted(ti.word_tokens(result.text))
 
 
 def test_boxes_of_an_image_larger_than_the_ocr_size_are_in_its_own_pixels(reader, tmp_path):
