@@ -28,6 +28,7 @@ if [ "$dev" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   [ -d /usr/share/datasets/fashion-mnist ] || want+=(dataset-fashion-mnist)
   command -v Xvfb >/dev/null 2>&1 || want+=(xvfb)
   [ -e /usr/bin/convert ] || want+=(imagemagick)
+  [ -d /usr/share/fonts/truetype/dejavu ] || want+=(fonts-dejavu-core)  # fonts of the OCR test images
   dpkg -s libexempi8 >/dev/null 2>&1 || want+=(libexempi8)  # XMP parser the sidecar tests read back with
   dpkg -s libxcb-icccm4 >/dev/null 2>&1 || want+=(libxcb-icccm4 libxcb-keysyms1)
   # the desktop metadata's validators, and xdotool to see the bundle's window appear (tests, bench)

@@ -44,3 +44,7 @@ class ImageError(Exception):
 
 class DownloadCancelled(PhotoSenseError):
     """The user stopped a model download (what arrived stays for the next try)."""
+
+
+class OcrUnavailable(PhotoSenseError):
+    """The text-recognition engine (or its models) is not installed; the message says what to install."""
