@@ -40,3 +40,7 @@ class StorageError(PhotoSenseError):
 
 class ImageError(Exception):
     """A file that cannot be used as a photo; ``str(err)`` is the reason recorded for the user."""
+
+
+class OcrUnavailable(PhotoSenseError):
+    """The text recognition engine (or its models) is not installed or cannot start."""

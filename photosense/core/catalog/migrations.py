@@ -4,6 +4,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from photosense.core.catalog import wordsql
+
 
 def _v1(db: sqlite3.Connection) -> None:
     """Folders, photos, models, embeddings, failures and settings."""
@@ -192,6 +194,13 @@ def _v5(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """Words: each photo's recognized text (per content hash) and the FTS5 keyword index over text,
+    file name, folder names, tags and camera, kept in step by triggers (``wordsql``)."""
+    for stmt in wordsql.schema():
+        db.execute(stmt)
+
+
 # Append-only: never edit a released step, add the next one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
