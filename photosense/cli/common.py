@@ -68,7 +68,9 @@ def print_hits(hits, as_json: bool) -> None:
     for hit in hits:
         moment = f"  (video, at {clock(hit.at)} of {clock(hit.duration)})" if hit.kind == "video" else ""
         stack = f"  (stack of {hit.stack})" if hit.stack > 1 else ""
-        print(f"{hit.score:6.3f}  {hit.path}{moment}{stack}")
+        words = [m for m in hit.matched if m in ("text", "name", "tag")]
+        found = f"  (words in its {', '.join(words)})" if words else ""
+        print(f"{hit.score:6.3f}  {hit.path}{moment}{stack}{found}")
 
 
 def clock(seconds: float | None) -> str:
