@@ -60,7 +60,7 @@ def graceful_stop(cancel: threading.Event):
 
 def print_hits(hits, as_json: bool) -> None:
     if as_json:
-        emit_json([h.to_json() for h in hits])
+        emit_json([h.to_json(matched=True) for h in hits])
         return
     if not hits:
         stderr_console().print("No matching photos.")

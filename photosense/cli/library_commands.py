@@ -77,8 +77,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         emit_json(status)
     else:
         print(f"library  {status['library']}\nmodel    {status['model']}\n"
-              f"photos   {status['photos']} ({status['indexed']} indexed, {status['pending']} pending, "
-              f"{status['text_pending']} waiting for text)\nfailed   {status['failed']}")
+              f"photos   {status['photos']} ({status['indexed']} indexed, {status['pending']} pending)\n"
+              f"text     {status['text_pending']} photos waiting to be read\nfailed   {status['failed']}")
         for folder in status["folders"]:
             print(f"folder   {folder}")
     return EXIT_OK
