@@ -42,6 +42,33 @@ def test_a_screenshot_dropped_into_a_watched_folder_is_found_by_its_words(tmp_pa
         lib.close()
 
 
+def test_new_files_are_indexed_between_slices_of_a_long_text_backlog(tmp_path, photos_dir, monkeypatch):
+    from fakes import color_image
+    from helpers import save
+    from photosense.services import sync as sync_module
+
+    monkeypatch.setattr(sync_module, "TEXT_SLICE", 4)
+    for n in range(60):
+        text_photo(photos_dir / "backlog" / f"b{n:02d}.png", "gray", f"line{n}", seed=n)
+    lib = Library.open(tmp_path / "library", model=FAKE_MODEL)
+    lib.text.reader_factory = lambda: FakeReader(delay=0.05)  # 3 s of reading in all
+    lib.add_folder(photos_dir)
+    reports: list[SyncReport] = []
+    sync = LiveSync(lib, debounce_s=0.2, settle_s=0.3, on_change=reports.append)
+    try:
+        sync.start()
+        until(lambda: lib.status()["text_pending"] < 56, 60, "the text backlog to start")
+        new = save(color_image("red", seed=99), photos_dir / "new.jpg")
+        until(lambda: lib.catalog.photo_by_path(new) is not None and lib.catalog.photo_by_path(new).indexed_at,
+              30, "the new photo to be indexed")
+        assert lib.status()["text_pending"] > 0  # it did not wait for the whole backlog
+        until(lambda: lib.status()["text_pending"] == 0, 60, "the backlog to be read")
+        assert sum(r.text.read for r in reports if r.text is not None) == 61  # the backlog and the new photo
+    finally:
+        assert sync.stop(10)
+        lib.close()
+
+
 _READER_SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})

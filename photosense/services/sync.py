@@ -5,7 +5,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from photosense.core import paths
 from photosense.core.changes import ChangeBatch, Vanishing
@@ -16,7 +16,8 @@ from photosense.services.library import IndexSummary, Library, TextSummary
 log = logging.getLogger(__name__)
 
 RETRY_S = 5.0  # a batch that could not be applied (library busy, disk full) is retried after this
-POLLING_SETTING = "watch.polling"  # library setting: "1" to poll instead of using file events
+POLLING_SETTING = "watch.polling"
+TEXT_SLICE = 64  # photos the text stage reads between two looks for new file events  # library setting: "1" to poll instead of using file events
 
 
 def set_polling(library: Library, polling: bool) -> None:
@@ -230,9 +231,24 @@ class LiveSync:
         if not self.text or self._cancel.is_set():
             return
         try:
-            text = self.library.read_text(progress=self.on_progress, cancel=self._cancel)
-            if text.read or text.failed or text.reused:  # words became searchable (and progress ends)
-                self._report(SyncReport("text", IndexSummary(), seconds=text.seconds, text=text))
+            total = self.library.text.pending_count()
+            done = TextSummary()
+            while total and done.read + done.failed + done.reused < total:
+                offset = done.read + done.failed + done.reused
+
+                def progress(p, offset=offset):
+                    if self.on_progress is not None:
+                        self.on_progress(replace(p, done=offset + p.done, total=total))
+
+                part = self.library.read_text(progress=progress, cancel=self._cancel, limit=TEXT_SLICE)
+                for name in ("read", "with_text", "reused", "failed", "seconds"):
+                    setattr(done, name, getattr(done, name) + getattr(part, name))
+                done.pending, done.cancelled, done.unavailable = part.pending, part.cancelled, part.unavailable
+                # new file events come first: the next batch resumes reading where this one stopped
+                if not (part.read or part.failed or part.reused) or part.cancelled or self._watcher.has_pending:
+                    break
+            if done.read or done.failed or done.reused:  # words became searchable (and progress ends)
+                self._report(SyncReport("text", IndexSummary(), seconds=done.seconds, text=done))
         except PhotoSenseError as err:
             self._failed(err)
         except Exception:
