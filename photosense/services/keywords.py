@@ -96,8 +96,10 @@ class KeywordEvidence:
             dropped = {i for i, _ in self.catalog.keyword_among(" OR ".join(kq.negatives), candidates)}
         seen = set(visual_ids)
         keyword_only = [i for i in full if i not in seen and i not in dropped]
-        scores, excluded = judge(keyword_only) if keyword_only else ({}, set())
-        dropped |= excluded
+        scores: dict[int, float] = {}
+        if query.negative and keyword_only:  # a photo found by its words only may still show what -word names
+            scores, excluded = judge(keyword_only)
+            dropped |= excluded
         partial = ([i for i, _ in self.catalog.keyword_among(" OR ".join(kq.units), visual_ids)]
                    if kq.units and visual_ids else [])
         visual_rank = {i: r for r, i in enumerate(visual_ids)}
@@ -109,6 +111,9 @@ class KeywordEvidence:
         order = (first + rest)[:limit]
         evidence = self.catalog.keyword_evidence(kq.units, [i for i in order if i in full_rank or i in partial_rank])
         found = {i: (s, m) for i, s, m in visual}
+        unscored = [i for i in order if i not in found and i not in scores]
+        if unscored:  # only the photos shown get their visual cosine
+            scores.update(judge(unscored)[0])
         out: Fused = []
         for i in order:
             score, matched = found.get(i, (scores.get(i, 0.0), ()))
