@@ -63,6 +63,18 @@ def keyword_query(query: Query) -> KeywordQuery:
     return KeywordQuery(tuple(_units(query.positive)), tuple(_units(query.negative)))
 
 
+def tied_ranks(ranked: Sequence[tuple[int, float]]) -> dict[int, int]:
+    """id -> rank of (id, bm25) rows, best first, where equal scores share a rank (the number of rows
+    scoring better): photos whose words match alike are then ordered by what they show."""
+    out: dict[int, int] = {}
+    previous, rank = None, 0
+    for n, (i, score) in enumerate(ranked):
+        if previous is None or not np.isclose(score, previous, rtol=1e-9, atol=1e-12):
+            previous, rank = score, n
+        out[i] = rank
+    return out
+
+
 def _rrf(*ranks: int | None) -> float:
     return sum(1.0 / (RRF_K + r + 1) for r in ranks if r is not None)
 
@@ -82,13 +94,14 @@ class KeywordEvidence:
         kq = keyword_query(query)
         if not kq:
             return visual[:limit]
-        full: list[int] = []
+        ranked: list[tuple[int, float]] = []
         if kq.units:
             cap = max(MIN_KEYWORD_HITS, 4 * limit)
-            full = [i for i, _ in self.catalog.keyword_ranked(" AND ".join(kq.units), cap)]
+            ranked = self.catalog.keyword_ranked(" AND ".join(kq.units), cap)
             if allowed is not None:
                 allow = set(allowed.tolist())
-                full = [i for i in full if i in allow]
+                ranked = [(i, s) for i, s in ranked if i in allow]
+        full = [i for i, _ in ranked]
         visual_ids = [i for i, _, _ in visual]
         candidates = list(dict.fromkeys(full + visual_ids))
         dropped: set[int] = set()
@@ -100,11 +113,11 @@ class KeywordEvidence:
         if query.negative and keyword_only:  # a photo found by its words only may still show what -word names
             scores, excluded = judge(keyword_only)
             dropped |= excluded
-        partial = ([i for i, _ in self.catalog.keyword_among(" OR ".join(kq.units), visual_ids)]
+        partial = (self.catalog.keyword_among(" OR ".join(kq.units), visual_ids)
                    if kq.units and visual_ids else [])
         visual_rank = {i: r for r, i in enumerate(visual_ids)}
-        full_rank = {i: r for r, i in enumerate(full) if i not in dropped}
-        partial_rank = {i: r for r, i in enumerate(partial)}
+        full_rank = {i: r for i, r in tied_ranks(ranked).items() if i not in dropped}
+        partial_rank = tied_ranks(partial)
         first = sorted(full_rank, key=lambda i: (-_rrf(full_rank[i], visual_rank.get(i)), full_rank[i]))
         rest = sorted((i for i in visual_ids if i not in full_rank and i not in dropped),
                       key=lambda i: (-_rrf(visual_rank[i], partial_rank.get(i)), visual_rank[i]))
