@@ -5,6 +5,7 @@ import sqlite3
 from collections.abc import Callable
 
 from photosense.core.catalog import wordsql
+from photosense.core.errors import PhotoSenseError
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -197,6 +198,10 @@ def _v5(db: sqlite3.Connection) -> None:
 def _v6(db: sqlite3.Connection) -> None:
     """Words: each photo's recognized text (per content hash) and the FTS5 keyword index over text,
     file name, folder names, tags and camera, kept in step by triggers (``wordsql``)."""
+    if not db.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]:
+        raise PhotoSenseError(f"This Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5, which "
+                              "the catalog's keyword index needs; nothing was changed. Use a Python whose "
+                              "sqlite3 module has FTS5 (the python.org and Debian builds do).")
     for stmt in wordsql.schema():
         db.execute(stmt)
 
