@@ -167,6 +167,15 @@ def test_a_literal_match_of_every_word_comes_first_and_partial_matches_add_nothi
     assert door.score == pytest.approx(float(lib.vectors().vectors([door.id])[0] @ vector), abs=1e-5)
 
 
+def test_show_all_lists_the_rest_after_the_literal_matches(words_library):
+    lib, _ = words_library
+    everything = lib.search("invoice 4471", show_all=True, limit=100)
+    assert names(everything)[0] == "receipt.png" and len(everything) == lib.status()["photos"]
+    rest = [h.score for h in everything[1:]]
+    assert rest == sorted(rest, reverse=True)  # then every other photo, by its cosine
+    assert all(h.matched == ("visual",) for h in everything[1:])  # below the cut-off too, by what they show
+
+
 def test_negative_words_leave_out_photos_holding_them(words_library):
     lib, _ = words_library
     assert "receipt.png" not in names(lib.search("white -invoice"))
