@@ -51,6 +51,12 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFC", text).casefold())
 
 
+def folded_tokens(text: str) -> list[str]:
+    """Tokens as the index compares them, case and accents folded (to match rows already fetched)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return _TOKEN.findall("".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def phrase(words: Sequence[str]) -> str:
     """An FTS5 phrase (a quoted string, tokenized by the index's tokenizer) of *words*."""
     return '"' + " ".join(words).replace('"', '""') + '"'
@@ -141,6 +147,15 @@ class WordTable(CatalogConnection):
             out += self._query(f"SELECT rowid, bm25(words) FROM words WHERE words MATCH ? AND rowid IN "
                                f"({marks(part)})", (expression, *part))
         return sorted(out, key=lambda r: (r[1], r[0]))
+
+    def keyword_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """Photo id -> its indexed words (text, name, folders, tags, camera), looked up by id."""
+        out: dict[int, tuple[str, ...]] = {}
+        for part in chunks([int(i) for i in ids]):
+            for row in self._query(f"SELECT rowid, {', '.join(wordsql.COLUMNS)} FROM words WHERE rowid IN "
+                                   f"({marks(part)})", part):
+                out[row[0]] = tuple(row[1:])
+        return out
 
     def keyword_evidence(self, units: Sequence[str], ids: Sequence[int]) -> dict[int, list[str]]:
         """Photo id -> what the FTS5 *units* (phrases) matched in it: "text", "name" and/or "tag"."""
