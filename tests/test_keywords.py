@@ -330,3 +330,16 @@ def test_cli_index_without_engine_says_so_once(tmp_path, cli):
     result = cli("index", photos, "--model", FAKE_MODEL, library=tmp_path / "lib")
     assert result.returncode == 0
     assert result.stderr.count("Text in photos cannot be read") == 1 and "not installed" in result.stderr
+
+
+def test_keyword_query_units_and_row_matching_fold_like_the_index():
+    from photosense.services.keywords import keyword_query, matches
+
+    kq = keyword_query(parse('a photo of IMG_2041 "Gate B12" café -people'))
+    assert kq.units == ('"img 2041"', '"gate b12"', '"café"') and kq.negatives == ('"people"',)
+    assert kq.unit_tokens == (("img", "2041"), ("gate", "b12"), ("cafe",))
+    row = ("Départ GATE b12\nCAFÉ", "IMG_2041", "Trips/Lisbon/", "Beach", "Pixel 8")
+    assert matches(row, kq.unit_tokens) == (3, ("text", "name"))
+    assert matches(row, [("b12", "gate")]) == (0, ())  # a phrase keeps its order
+    assert matches(row, [("lisbon",), ("pixel", "8")]) == (2, ("name", "tag"))
+    assert keyword_query(parse("a photo of the")).units == ()  # stop words only: nothing to look up
