@@ -151,10 +151,11 @@ class WordTable(CatalogConnection):
     def keyword_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
         """Photo id -> its indexed words (text, name, folders, tags, camera), looked up by id."""
         out: dict[int, tuple[str, ...]] = {}
+        # as bytes: a file name that is not UTF-8 is indexed as its raw bytes (the triggers are plain SQL)
+        columns = ", ".join(f"CAST({c} AS BLOB)" for c in wordsql.COLUMNS)
         for part in chunks([int(i) for i in ids]):
-            for row in self._query(f"SELECT rowid, {', '.join(wordsql.COLUMNS)} FROM words WHERE rowid IN "
-                                   f"({marks(part)})", part):
-                out[row[0]] = tuple(row[1:])
+            for row in self._query(f"SELECT rowid, {columns} FROM words WHERE rowid IN ({marks(part)})", part):
+                out[row[0]] = tuple(bytes(v or b"").decode("utf-8", "replace") for v in row[1:])
         return out
 
     def keyword_evidence(self, units: Sequence[str], ids: Sequence[int]) -> dict[int, list[str]]:
