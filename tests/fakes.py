@@ -126,3 +126,56 @@ class OtherFake(FakeEmbedder):
 
     def encode_texts(self, texts):
         return super().encode_texts(texts)[:, self._order]
+
+
+# -- a fake text reader (the interface of photosense.core.ocr), for the text stage's mechanics ----------
+
+TEXT_KEY = "ocr-truth"  # the PNG text chunk a test photo carries its words in
+
+
+def text_photo(path, color: str, text: str, seed: int = 0):
+    """A PNG photo of one colour whose words (for :class:`FakeReader`) ride in a text chunk."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(TEXT_KEY, text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color_image(color, seed=seed).save(path, pnginfo=info)
+    return path
+
+
+class FakeReader:
+    """Follows ``photosense.core.ocr.TextReader`` without an engine: the words of a photo are the ground
+    truth stored in its PNG text chunk (:func:`text_photo`) or given in *texts* (by file name). It opens
+    the file for real, so a broken one fails as a real reader would. ``calls`` lists the paths read;
+    *delay* (seconds per photo) makes runs long enough to interrupt."""
+
+    engine = "fake-reader"
+
+    def __init__(self, texts: dict[str, str] | None = None, delay: float = 0.0) -> None:
+        self.texts = texts or {}
+        self.delay = delay
+        self.calls: list[str] = []
+
+    def read_path(self, path):
+        import os
+        import time
+
+        self.calls.append(os.fspath(path))
+        if self.delay:
+            time.sleep(self.delay)
+        with Image.open(path) as image:
+            image.load()
+            text = self.texts.get(os.path.basename(path), getattr(image, "text", {}).get(TEXT_KEY, ""))
+        return self.result(text)
+
+    def read_image(self, image, *, gate: bool = True):
+        return self.result(getattr(image, "text", {}).get(TEXT_KEY, ""))
+
+    @staticmethod
+    def result(text: str):
+        from photosense.core.ocr import TextLine, TextResult
+
+        lines = tuple(TextLine(line, ((0.0, 0.0), (10.0, 0.0), (10.0, 4.0), (0.0, 4.0)), 0.9)
+                      for line in text.splitlines() if line.strip())
+        return TextResult(lines, gated=not lines)

@@ -191,7 +191,8 @@ def test_json_contract_adds_stack_only_when_it_folds(lib, shots, library_dir, cl
     assert len(hits) == len(shots) - 5  # 2 of the blue trio, 2 of the burst and the red copy are folded
     for h in hits:
         stacked = h["path"] in sizes
-        assert set(h) == ({"id", "path", "score", "kind", "stack"} if stacked else {"id", "path", "score", "kind"})
+        assert set(h) == ({"id", "path", "score", "kind", "matched", "stack"} if stacked
+                          else {"id", "path", "score", "kind", "matched"})
         assert h.get("stack", 1) == sizes.get(h["path"], 1)
     similar = json.loads(cli("similar", shots["blue_other"], "--json", library=library_dir).stdout)
     assert sorted(h["stack"] for h in similar if "stack" in h) == [2, 3, 3]

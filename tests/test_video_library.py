@@ -120,7 +120,10 @@ def test_a_video_is_indexed_with_its_moments_and_found_once_at_the_right_moment(
         video = media["clip"] if (color, start, end) in MAIN_SEGMENTS else media["other"]
         expected = {str(video)} | ({str(media[color])} if color in PHOTO_COLORS else set())
         assert {h.path for h in hits} == expected and len(hits) == len(expected), (color, hits)
-        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        # by score, except that a photo whose file name is the query's word comes first (keyword fusion)
+        named = [h for h in hits if "name" in h.matched]
+        assert all(os.path.basename(h.path).startswith(color) for h in named) and hits[:len(named)] == named
+        assert [h.score for h in hits[len(named):]] == sorted((h.score for h in hits[len(named):]), reverse=True)
         hit = next(h for h in hits if h.path == str(video))
         assert hit.kind == "video" and start <= hit.at < end, (color, hit)
         assert hit.duration == pytest.approx(lib.photo(video).duration)
@@ -470,10 +473,11 @@ def test_cli_json_says_kind_moment_and_duration(cli, library_dir, photos_dir, me
     assert found.returncode == 0, found.stderr
     hits = {Path(h["path"]).name: h for h in json.loads(found.stdout)}
     assert set(hits) == {"clip.mp4", "blue.jpg"}
-    assert set(hits["clip.mp4"]) == {"id", "path", "score", "kind", "at", "duration"}
+    assert set(hits["clip.mp4"]) == {"id", "path", "score", "kind", "matched", "at", "duration"}
     assert hits["clip.mp4"]["kind"] == "video" and 4 <= hits["clip.mp4"]["at"] < 8
     assert hits["clip.mp4"]["duration"] == pytest.approx(12, abs=0.15)
-    assert set(hits["blue.jpg"]) == {"id", "path", "score", "kind"} and hits["blue.jpg"]["kind"] == "photo"
+    assert set(hits["blue.jpg"]) == {"id", "path", "score", "kind", "matched"} and hits["blue.jpg"]["kind"] == "photo"
+    assert hits["blue.jpg"]["matched"] == ["visual", "name"] and hits["clip.mp4"]["matched"] == ["visual"]
     only = json.loads(cli("search", "blue", "kind:video", "--json", library=library_dir).stdout)
     assert [Path(h["path"]).name for h in only] == ["clip.mp4"]
     text = cli("search", "green", library=library_dir)

@@ -60,7 +60,7 @@ def graceful_stop(cancel: threading.Event):
 
 def print_hits(hits, as_json: bool) -> None:
     if as_json:
-        emit_json([h.to_json() for h in hits])
+        emit_json([h.to_json(matched=True) for h in hits])
         return
     if not hits:
         stderr_console().print("No matching photos.")
@@ -68,7 +68,9 @@ def print_hits(hits, as_json: bool) -> None:
     for hit in hits:
         moment = f"  (video, at {clock(hit.at)} of {clock(hit.duration)})" if hit.kind == "video" else ""
         stack = f"  (stack of {hit.stack})" if hit.stack > 1 else ""
-        print(f"{hit.score:6.3f}  {hit.path}{moment}{stack}")
+        words = [m for m in hit.matched if m in ("text", "name", "tag")]
+        found = f"  (words in its {', '.join(words)})" if words else ""
+        print(f"{hit.score:6.3f}  {hit.path}{moment}{stack}{found}")
 
 
 def clock(seconds: float | None) -> str:

@@ -27,8 +27,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         with graceful_stop(cancel), IndexProgress(enabled=not args.json and not args.quiet) as progress:
             summary = library.index(args.paths, progress=progress.update, cancel=cancel,
                                     workers=args.workers, batch_size=args.batch_size)
+            # then the words in the photos (OCR); --no-text leaves them for a later run or `watch`
+            text = (library.read_text(progress=progress.update, cancel=cancel)
+                    if not args.no_text and not cancel.is_set() else None)
     if args.json:
-        emit_json(summary.to_json())
+        emit_json({**summary.to_json(), **({"text": text.to_json()} if text is not None else {})})
     elif not args.quiet:
         con = stderr_console()
         con.print(f"[bold]{summary.indexed + summary.reused}[/] indexed"
@@ -41,7 +44,10 @@ def cmd_index(args: argparse.Namespace) -> int:
             con.print(f"  [red]failed[/] {path}: {reason}")
         if summary.failed > 10:
             con.print(f"  … and {summary.failed - 10} more: 'photosense failures' lists them all")
-        if summary.cancelled:
+        if text is not None and (text.read or text.failed):
+            con.print(f"Text read in {text.read} photos ({text.with_text} with words)"
+                      + (f", [red]{text.failed} unreadable[/]" if text.failed else "") + f" in {text.seconds:.1f}s")
+        if summary.cancelled or (text is not None and text.cancelled):
             con.print("Stopped early; run the command again to continue where it stopped.")
     return EXIT_OK
 
@@ -72,7 +78,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"library  {status['library']}\nmodel    {status['model']}\n"
               f"photos   {status['photos']} ({status['indexed']} indexed, {status['pending']} pending)\n"
-              f"failed   {status['failed']}")
+              f"text     {status['text_pending']} photos waiting to be read\nfailed   {status['failed']}")
         for folder in status["folders"]:
             print(f"folder   {folder}")
     return EXIT_OK
@@ -134,9 +140,12 @@ def register(add: AddCommand, model_options: Callable[[argparse.ArgumentParser],
     p.add_argument("--workers", type=int, metavar="N", help="decode threads (default: one per core)")
     p.add_argument("--batch-size", type=int, metavar="N", help="images per model call")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    p.add_argument("--no-text", action="store_true",
+                   help="skip reading the words in photos (OCR) after indexing; 'watch' or a later run does it")
 
-    p = add("search", cmd_search, "find photos matching a text description (query language: "
-                                  "docs/query-language.md; put -- before a query with -terms)")
+    p = add("search", cmd_search, "find photos matching a text description, or by the words in them, their "
+                                  "names, folders and tags (query language: docs/query-language.md; put -- "
+                                  "before a query with -terms)")
     p.add_argument("query", nargs="+", metavar="QUERY")
     p.add_argument("--limit", "-n", type=int, default=20, metavar="N", help="results (default 20)")
     p.add_argument("--all", action="store_true",

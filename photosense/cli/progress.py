@@ -32,6 +32,9 @@ class IndexProgress:
             return
         if p.phase == "scanning":
             self._progress.update(self._task, description="Scanning")
+        elif p.phase == "reading text":
+            self._progress.update(self._task, description="Reading text", total=p.total, completed=p.done,
+                                  rate=p.rate)
         else:
             self._progress.update(self._task, description="Indexing", total=p.total, completed=p.done,
                                   rate=p.rate)

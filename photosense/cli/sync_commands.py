@@ -26,6 +26,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
             print(json.dumps(report.to_json(), ensure_ascii=True), flush=True)
             return
         s = report.summary
+        if report.text is not None:
+            t = report.text
+            con.print(f"{time.strftime('%H:%M:%S')} read text in {t.read + t.reused} photos ({t.with_text} with "
+                      f"words)" + (f", [red]{t.failed} unreadable[/]" if t.failed else ""), soft_wrap=True)
+            return
         if report.kind != "reconcile" and not report.changed:
             return
         where = "library" if report.kind == "reconcile" else ", ".join(report.folders) or "pending photos"
@@ -80,6 +85,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         info: dict[str, Any] = {"id": photo.id, "path": photo.path, "kind": photo.kind, "indexed": indexed,
                                 "tags": tags, "size": photo.size, "width": photo.width, "height": photo.height,
                                 "taken_at": photo.taken_at, "camera": photo.camera}
+        info["text"] = library.text_of(photo.path)  # recognized words, "" when none or not read yet
         if photo.is_video:
             info["duration"] = photo.duration
             info["frames"] = len(library.catalog.frames_of(photo.id, model_id)) if model_id is not None else 0
@@ -87,7 +93,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         emit_json(info)
     else:
         for key, value in info.items():
-            if value not in (None, []):
+            if value not in (None, [], ""):
                 print(f"{key:9}{value if not isinstance(value, list) else ', '.join(value)}")
     return EXIT_OK
 

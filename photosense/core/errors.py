@@ -47,4 +47,5 @@ class DownloadCancelled(PhotoSenseError):
 
 
 class OcrUnavailable(PhotoSenseError):
-    """The text-recognition engine (or its models) is not installed; the message says what to install."""
+    """The text-recognition engine (or its models) is not installed or cannot start; the message says
+    what to install."""

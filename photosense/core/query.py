@@ -1,4 +1,4 @@
-"""The search query language: weighted +/- terms and folder:/after:/before:/tag:/camera: filters."""
+"""The search query language: weighted +/- terms and folder:/after:/before:/tag:/camera:/text: filters."""
 from __future__ import annotations
 
 import re
@@ -21,9 +21,12 @@ Filters (combine freely; the same filter twice means either value, tag: means al
   tag:dog            photos tagged dog (or tag:subjects/dog for one prompt set)
   camera:pixel       photos from a camera whose name contains this
   kind:video         only videos (kind:photo: only photos)
+  text:4471          photos whose recognized text contains a word (text:"two words": the phrase)
+Words typed are also looked up in the text in photos, file and folder names, tags and cameras: a
+photo holding every word comes first; -word also leaves out photos holding the word.
 Only photos that match better than their background are shown; "show all" lists the rest too."""
 
-FILTER_KEYS = ("folder", "after", "before", "tag", "camera", "kind")
+FILTER_KEYS = ("folder", "after", "before", "tag", "camera", "kind", "text")
 KINDS = {"photo": "photo", "photos": "photo", "video": "video", "videos": "video"}
 MAX_WEIGHT = 10.0
 # "dog:2", "dog^2"; the term must not end in a digit, so a time such as 10:30 stays a word
@@ -37,6 +40,7 @@ class Term:
 
     text: str
     weight: float = 1.0
+    exact: bool = field(default=False, compare=False)  # typed in quotes: looked up as one phrase
 
 
 @dataclass
@@ -49,14 +53,16 @@ class Filters:
     tags: list[str] = field(default_factory=list)  # "label" or "set/label"
     cameras: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)  # "photo" and/or "video"
+    texts: list[str] = field(default_factory=list)  # words or phrases in the recognized text (all of them)
 
     def __bool__(self) -> bool:
-        return bool(self.folders or self.after or self.before or self.tags or self.cameras or self.kinds)
+        return bool(self.folders or self.after or self.before or self.tags or self.cameras or self.kinds
+                    or self.texts)
 
     def to_json(self) -> dict:
         """The stored form (album filters)."""
         out: dict = {}
-        for key in ("folders", "after", "before", "tags", "cameras", "kinds"):
+        for key in ("folders", "after", "before", "tags", "cameras", "kinds", "texts"):
             value = getattr(self, key)
             if value:
                 out[key] = value
@@ -67,14 +73,16 @@ class Filters:
         """Back from :meth:`to_json`."""
         data = data or {}
         return cls(list(data.get("folders", [])), data.get("after"), data.get("before"),
-                   list(data.get("tags", [])), list(data.get("cameras", [])), list(data.get("kinds", [])))
+                   list(data.get("tags", [])), list(data.get("cameras", [])), list(data.get("kinds", [])),
+                   list(data.get("texts", [])))
 
     def merged(self, other: Filters) -> Filters:
         """Both sets of filters (lists joined; the narrower date range)."""
         return Filters(self.folders + other.folders,
                        max(filter(None, (self.after, other.after)), default=None),
                        min(filter(None, (self.before, other.before)), default=None),
-                       self.tags + other.tags, self.cameras + other.cameras, self.kinds + other.kinds)
+                       self.tags + other.tags, self.cameras + other.cameras, self.kinds + other.kinds,
+                       self.texts + other.texts)
 
 
 @dataclass
@@ -143,6 +151,8 @@ def parse(text: str) -> Query:
                 if value.lower() not in KINDS:
                     raise UsageError(f"kind:{value} is not a kind; write kind:photo or kind:video.")
                 query.filters.kinds.append(KINDS[value.lower()])
+            elif k == "text":
+                query.filters.texts.append(" ".join(value.split()))
             else:
                 query.filters.cameras.append(value)
             continue
@@ -159,10 +169,10 @@ def parse(text: str) -> Query:
             continue
         if sign == "-":
             flush()
-            query.negative.append(Term(body, weight))
+            query.negative.append(Term(body, weight, exact=" " in body))
         elif sign == "+" or m or " " in body:
             flush()
-            query.positive.append(Term(body, weight))
+            query.positive.append(Term(body, weight, exact=" " in body))
         else:
             phrase.append(body)
     flush()

@@ -18,16 +18,19 @@ class Hit:
     id: int
     path: str
     score: float
-    matched: tuple[str, ...] = ("visual",)  # the evidence that found it: "visual", "filter", ...
+    matched: tuple[str, ...] = ("visual",)  # what found it: "visual", "text", "name", "tag", "filter"
     kind: str = "photo"  # "photo" or "video"
     at: float | None = None  # a video's best moment, in seconds
     duration: float | None = None  # a video's length, in seconds
     stack: int = 1  # how many items it stands for: > 1 when a stack (duplicates, a burst) is folded into it
 
-    def to_json(self) -> dict:
-        """The CLI's JSON form (a video adds its best moment ``at`` and its ``duration``, in seconds; a
-        folded stack adds ``stack``, its number of items)."""
+    def to_json(self, matched: bool = False) -> dict:
+        """The CLI's JSON form (with *matched*, the ``matched`` list of what found it: "visual", "text",
+        "name", "tag", "filter"); a video adds its best moment ``at`` and its ``duration``, in seconds; a
+        folded stack adds ``stack``, its number of items."""
         out = {"id": self.id, "path": self.path, "score": round(float(self.score), 4), "kind": self.kind}
+        if matched:
+            out["matched"] = list(self.matched)
         if self.kind == "video":
             out["at"] = None if self.at is None else round(float(self.at), 3)
             out["duration"] = None if self.duration is None else round(float(self.duration), 3)

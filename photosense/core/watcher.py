@@ -155,6 +155,12 @@ class FolderWatcher:
                 log.warning("cannot watch %s: %s%s", paths.display(root), err.strerror or err, hint)
         return added
 
+    @property
+    def has_pending(self) -> bool:
+        """True while file events wait to be handed over (a long background job yields to them)."""
+        with self._cond:
+            return bool(self._pending)
+
     def flush_now(self) -> None:
         """Hand over a batch now, without waiting for the debounce, even an empty one (which
         lets the receiver index photos still pending)."""

@@ -2,7 +2,7 @@
 
 It opens one library's shared state (``LibraryContext``) and wires the services over it:
 indexing, search, organizing (which listens to indexing), tags, albums, duplicates and stacks
-(which listen to indexing and to duplicates' trash).
+(which listen to indexing and to duplicates' trash), and the text stage (words in photos).
 """
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ from photosense.services.organizer import Organizer
 from photosense.services.search import Moment, SearchService
 from photosense.services.stacks import Stack, Stacks
 from photosense.services.tags import Tags
+from photosense.services.text import TextService, TextSummary
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Library", "IndexSummary", "Stack", "SwitchSummary"]
+__all__ = ["Library", "IndexSummary", "Stack", "SwitchSummary", "TextSummary"]
 
 
 class Library:
@@ -52,6 +53,7 @@ class Library:
         self.duplicates = Duplicates(self.context)
         self.stacks = Stacks(self.context, self.search_service, self.duplicates)  # follows indexing and trash
         self.model_service = ModelService(self.context)
+        self.text = TextService(self.context)  # runs after indexing: read_text()
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None, *, model: str | None = None,
@@ -130,12 +132,25 @@ class Library:
         return self.indexing.apply_changes(batch, progress=progress, cancel=cancel, vanishing=vanishing,
                                            workers=workers)
 
+    def read_text(self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                  limit: int | None = None) -> TextSummary:
+        """The text stage: read the words in photos embedded since (OCR), in batches saved one at a time;
+        resumes where a cancelled or killed run stopped. Without an engine, photos stay pending and one
+        message is logged; search still finds names, folders and tags."""
+        return self.text.run(progress=progress, cancel=cancel, limit=limit)
+
+    def text_of(self, path: str | os.PathLike[str]) -> str:
+        """The text recognized in a library photo ("" when none, or not read yet)."""
+        row = self.catalog.text_of(self.context.photo(path).id)
+        return row.text if row is not None else ""
+
     # -- search -----------------------------------------------------------------------------
 
     def search(self, text: str, limit: int = 50, *, show_all: bool = False, stack: bool | None = None) -> list[Hit]:
         """Photos matching a query, best first: only those above the relevance cut-off unless
-        *show_all*. The query language (weighted +/- terms, folder:/after:/before:/tag:/camera:
-        filters) is described in ``photosense.core.query.HELP``. With *stack* (default:
+        *show_all*. The query language (weighted +/- terms, folder:/after:/before:/tag:/camera:/text:
+        filters) is described in ``photosense.core.query.HELP``. Words typed are also looked up in
+        the photos' text, names, folders, tags and cameras (``Hit.matched`` says what matched). With *stack* (default:
         :attr:`stacking`) a stack of duplicates or a burst shows once, as its best hit, with
         ``Hit.stack`` members (:meth:`stack` lists them)."""
         self.context.follow_model()
@@ -210,10 +225,12 @@ class Library:
     # -- state ------------------------------------------------------------------------------
 
     def status(self) -> dict:
-        """Counts (photos: every item, videos among them, indexed, pending, failed), the model and the folders."""
+        """Counts (photos: every item, videos among them, indexed, pending, failed, text_pending: photos
+        waiting for the text stage), the model, a model switch's progress and the folders."""
         self.context.follow_model()
         counts = {**self.catalog.counts(self.context.model_id()), **self.model_service.status()}
-        return {**counts, "videos": self.catalog.video_count(), "model": self.model_spec, "folders": [f.path for f in self.catalog.folders()],
+        return {**counts, "videos": self.catalog.video_count(), "text_pending": self.text.pending_count(),
+                "model": self.model_spec, "folders": [f.path for f in self.catalog.folders()],
                 "library": str(self.directory)}
 
     def failures(self) -> list[Failure]:
@@ -232,6 +249,11 @@ class Library:
             model_id = ctx.model_id()
             dim = self.catalog.model_dim(model_id) if model_id is not None else None
             problems, bad = self.catalog.problems(model_id, dim)
+            words = self.catalog.word_problems()  # the keyword index is derived: rebuilt from the catalog
+            problems += words
+            if repair and words:
+                with ctx.writer:
+                    self.catalog.rebuild_words()
             if model_id is None:
                 return problems
             bad_vectors = set(self.catalog.vector_ids_of(model_id, bad).tolist()) if bad else set()

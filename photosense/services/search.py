@@ -2,9 +2,9 @@
 
 A query goes down once and comes back: ``parse`` (core.query) -> ``compile`` (text vectors and
 their calibration backgrounds) -> filters in the catalog -> every evidence source ranks its
-candidates -> ``fuse`` -> paths from the catalog. Today the one source is ``VisualEvidence`` (CLIP
-kNN with the calibrated relevance cut-off); words in photos, file names and video moments are
-meant to be further sources, fused into the same ranking.
+candidates -> ``fuse`` -> keyword evidence fused in (``services.keywords``: the words typed, found
+in the photos' text, names, folders, tags and camera) -> paths from the catalog. The visual source
+is ``VisualEvidence`` (CLIP kNN with the calibrated relevance cut-off).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from photosense.core.media import open_image
 from photosense.core.query import Query, parse
 from photosense.core.search import Hit
 from photosense.services.context import LibraryContext
+from photosense.services.keywords import KeywordEvidence
 
 RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009); only used with 2+ sources
 BULK_STACKS = 2000  # folding more ids than this reads every stack at once instead of looking them up
@@ -174,6 +175,7 @@ class SearchService:
         self.ctx = ctx
         self.catalog = ctx.catalog
         self.sources: list[EvidenceSource] = [VisualEvidence(ctx)]
+        self.keywords = KeywordEvidence(ctx.catalog)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -211,7 +213,7 @@ class SearchService:
         want = limit + (limit // STACK_SLACK if stack else 0)
         while True:  # folded stacks leave fewer hits: look further, as the sources do for their cut-off
             rankings = [source.rank(compiled, allowed, want, show_all) for source in self.sources]
-            ranked = fuse(rankings, want)
+            ranked = self.keywords.fuse(query, fuse(rankings, want), want, allowed, self._judge(compiled))
             folded = (self.fold([i for i, _, _ in ranked], allowed=allowed, scores=[s for _, s, _ in ranked])
                       if stack else [(i, 1) for i, _, _ in ranked])
             if len(folded) >= limit or len(ranked) < want or want >= 16 * limit:
@@ -220,6 +222,23 @@ class SearchService:
         moments = {i: t for r in rankings for i, t in r.moments.items()}
         found = {i: (s, matched) for i, s, matched in ranked}
         return self.hits([(i, *found[i], moments.get(i)) for i, _ in folded[:limit]], dict(folded))
+
+    def _judge(self, compiled: CompiledQuery):
+        """For keyword fusion: (cosine to the query, ids a negative term excludes) of items found by their
+        words only (a video by its best moment; items without vectors are left unscored)."""
+        def judge(ids):
+            vectors, model_id = self.ctx.vectors(), self.ctx.model_id()
+            videos = self.catalog.frame_ids_by_video(model_id, [int(i) for i in ids]) if model_id else {}
+            with vectors.locked():
+                ids = [int(i) for i in ids if int(i) in vectors or int(i) in videos]
+                if not ids:
+                    return {}, set()
+                rows, starts = self.item_vectors(ids)
+            cos = np.maximum.reduceat(rows @ compiled.vector, starts)
+            out = (np.logical_and.reduceat(compiled.excluded(self.ctx.calibrator, rows), starts)
+                   if compiled.negatives else np.zeros(len(ids), bool))
+            return dict(zip(ids, cos.tolist())), {i for i, o in zip(ids, out) if o}
+        return judge
 
     def hits(self, ranked: Sequence[tuple[int, float, tuple[str, ...], float | None]],
              stacks: dict[int, int] | None = None) -> list[Hit]:

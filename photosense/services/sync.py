@@ -5,18 +5,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from photosense.core import paths
 from photosense.core.changes import ChangeBatch, Vanishing
 from photosense.core.errors import PhotoSenseError
 from photosense.core.indexer import ProgressCallback
-from photosense.services.library import IndexSummary, Library
+from photosense.services.library import IndexSummary, Library, TextSummary
 
 log = logging.getLogger(__name__)
 
 RETRY_S = 5.0  # a batch that could not be applied (library busy, disk full) is retried after this
-POLLING_SETTING = "watch.polling"  # library setting: "1" to poll instead of using file events
+POLLING_SETTING = "watch.polling"
+TEXT_SLICE = 64  # photos the text stage reads between two looks for new file events  # library setting: "1" to poll instead of using file events
 
 
 def set_polling(library: Library, polling: bool) -> None:
@@ -29,7 +30,8 @@ class SyncReport:
     """One piece of work LiveSync finished: the start-up reconcile or one batch of changes.
 
     ``kind`` is ``"reconcile"`` (changes made while PhotoSense was not running), ``"changes"``
-    (a batch of live file events) or ``"pending"`` (photos left pending by a pause or a stop).
+    (a batch of live file events), ``"pending"`` (photos left pending by a pause or a stop) or
+    ``"text"`` (the text stage read words in photos: ``text`` says what it did; ``summary`` is empty).
     ``folders`` names the folders the batch rescanned (empty for a reconcile: all of them).
     """
 
@@ -37,6 +39,7 @@ class SyncReport:
     summary: IndexSummary
     folders: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    text: TextSummary | None = None
 
     @property
     def changed(self) -> bool:
@@ -45,8 +48,11 @@ class SyncReport:
         return bool(s.indexed or s.reused or s.failed or s.moved or s.removed or s.vanished)
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, **self.summary.to_json(), "folders": self.folders,
-                "seconds": round(self.seconds, 3)}
+        out = {"kind": self.kind, **self.summary.to_json(), "folders": self.folders,
+               "seconds": round(self.seconds, 3)}
+        if self.text is not None:
+            out["text"] = self.text.to_json()
+        return out
 
 
 class LiveSync:
@@ -64,6 +70,10 @@ class LiveSync:
     ``on_error(PhotoSenseError)`` when a batch could not be applied (it is retried after
     ``RETRY_S``). A GUI should forward them to its own thread (queued signals).
 
+    After the reconcile and after each batch, the text stage (``Library.read_text``) reads the words
+    in the photos just embedded, on the same thread, unless *text* is False; a pause or a stop ends
+    it after the photo batch in flight, and what it did not reach stays pending.
+
     *polling* uses watchdog's ``PollingObserver`` (snapshots every *poll_interval_s*) for network
     shares that send no change events; None (the default) follows the library's setting
     ``POLLING_SETTING`` ("1" or "0", see :func:`set_polling`). *workers* sets the decode threads of
@@ -76,7 +86,7 @@ class LiveSync:
                  on_progress: ProgressCallback | None = None,
                  on_change: Callable[[SyncReport], None] | None = None,
                  on_error: Callable[[PhotoSenseError], None] | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, text: bool = True) -> None:
         from photosense.core import watcher
 
         self.library = library
@@ -87,6 +97,7 @@ class LiveSync:
         self.on_change = on_change
         self.on_error = on_error
         self.workers = workers  # decode threads for indexing (None: the indexer's default)
+        self.text = text  # read the words in new photos after each indexing run
         self._cancel = threading.Event()  # set by pause() and stop(): the run in flight ends after its batch
         self._stopped = False
         self._ready = threading.Event()  # the start-up reconcile is over
@@ -180,6 +191,7 @@ class LiveSync:
             summary = self.library.index(progress=self.on_progress, cancel=self._cancel, workers=self.workers)
             cancelled = summary.cancelled
             self._report(SyncReport("reconcile", summary, seconds=time.monotonic() - started))
+            self._read_text()
         except PhotoSenseError as err:
             self._failed(err)
             self._watcher.flush_now()  # the first live batch retries what is pending
@@ -212,6 +224,35 @@ class LiveSync:
             self._watcher.requeue(recheck, self._vanishing.grace_s)
         kind = "changes" if batch else "pending"
         self._report(SyncReport(kind, summary, scopes, time.monotonic() - started))
+        self._read_text()
+
+    def _read_text(self) -> None:
+        """The text stage after an indexing run (the words in new photos); errors are reported, not raised."""
+        if not self.text or self._cancel.is_set():
+            return
+        try:
+            total = self.library.text.pending_count()
+            done = TextSummary()
+            while total and done.read + done.failed + done.reused < total:
+                offset = done.read + done.failed + done.reused
+
+                def progress(p, offset=offset):
+                    if self.on_progress is not None:
+                        self.on_progress(replace(p, done=offset + p.done, total=total))
+
+                part = self.library.read_text(progress=progress, cancel=self._cancel, limit=TEXT_SLICE)
+                for name in ("read", "with_text", "reused", "failed", "seconds"):
+                    setattr(done, name, getattr(done, name) + getattr(part, name))
+                done.pending, done.cancelled, done.unavailable = part.pending, part.cancelled, part.unavailable
+                # new file events come first: the next batch resumes reading where this one stopped
+                if not (part.read or part.failed or part.reused) or part.cancelled or self._watcher.has_pending:
+                    break
+            if done.read or done.failed or done.reused:  # words became searchable (and progress ends)
+                self._report(SyncReport("text", IndexSummary(), seconds=done.seconds, text=done))
+        except PhotoSenseError as err:
+            self._failed(err)
+        except Exception:
+            log.exception("reading text in photos failed")
 
     def _report(self, report: SyncReport) -> None:
         log.debug("sync %s: %s", report.kind, report.to_json())

@@ -2,7 +2,7 @@
 
 One connection (``connection.CatalogConnection``: WAL, migrations, transactions, storage errors)
 with one mixin per table group: folders, photos, embeddings, frames (video moments), failures, tags,
-albums, filters, duplicates and stacks.
+albums, filters, duplicates, stacks and words (recognized text, the keyword index).
 """
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ from photosense.core.catalog.records import (EXCLUDED, FRAME_BASE, MANUAL, MANUA
                                              Failure, FileState, Folder, Photo, PhotoMeta, Tag, is_frame_vector)
 from photosense.core.catalog.stacks import StackRows, StackTable
 from photosense.core.catalog.tags import TagTable
+from photosense.core.catalog.words import TextRead, TextRow, WordTable
 
 __all__ = ["Catalog", "CATALOG_NAME", "fold", "Album", "Failure", "FileState", "Folder", "Photo", "PhotoMeta",
            "Tag", "StackRows", "FRAME_BASE", "is_frame_vector", "SMART", "MANUAL", "MATCH", "PINNED", "EXCLUDED",
-           "MANUAL_SET"]
+           "MANUAL_SET", "TextRead", "TextRow"]
 
 
 class Catalog(FolderTable, PhotoTable, EmbeddingTable, FrameTable, FailureTable, TagTable, AlbumTable,
-              FilterQueries, DuplicateTable, StackTable):
+              FilterQueries, DuplicateTable, StackTable, WordTable):
     """One library's catalog: thread-safe, one SQLite connection shared by every table group."""

@@ -1,10 +1,11 @@
-"""Catalog queries for the query language's filters (folder:, after:, before:, tag:, camera:)."""
+"""Catalog queries for the query language's filters (folder:, after:, before:, tag:, camera:, kind:, text:)."""
 from __future__ import annotations
 
 import re
 
 from photosense.core import paths
 from photosense.core.catalog.connection import CatalogConnection, chunks, fold, marks
+from photosense.core.catalog.words import phrase, tokens
 from photosense.core.query import Filters
 
 # a photo's date: when it was taken, else the file's modification time
@@ -49,6 +50,13 @@ def filters_sql(filters: Filters) -> tuple[str, list]:
     if filters.kinds:
         conds.append(f"p.kind IN ({marks(filters.kinds)})")
         params += list(filters.kinds)
+    for text in filters.texts:  # words of the recognized text: every text: filter must match
+        found = tokens(text)
+        if not found:
+            conds.append("0")  # punctuation only: nothing holds it as a word
+            continue
+        conds.append("p.id IN (SELECT rowid FROM words WHERE words MATCH ?)")
+        params.append("{text} : " + phrase(found))
     return " AND ".join(conds) or "1", params
 
 

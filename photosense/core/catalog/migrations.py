@@ -4,6 +4,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from photosense.core.catalog import wordsql
+from photosense.core.errors import PhotoSenseError
+
 
 def _v1(db: sqlite3.Connection) -> None:
     """Folders, photos, models, embeddings, failures and settings."""
@@ -192,6 +195,17 @@ def _v5(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """Words: each photo's recognized text (per content hash) and the FTS5 keyword index over text,
+    file name, folder names, tags and camera, kept in step by triggers (``wordsql``)."""
+    if not db.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]:
+        raise PhotoSenseError(f"This Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5, which "
+                              "the catalog's keyword index needs; nothing was changed. Use a Python whose "
+                              "sqlite3 module has FTS5 (the python.org and Debian builds do).")
+    for stmt in wordsql.schema():
+        db.execute(stmt)
+
+
 # Append-only: never edit a released step, add the next one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
