@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +62,25 @@ night;pattern;texture""".replace("\n", "").split(";"))
 CONTRAST_TEMPLATES: tuple[str, ...] = ("a photo of {}.", "a picture of {}.")
 
 
+# A prompt is "like a generic word" when it sits no farther from the centroid of its null phrases
+# than this share of the null phrases themselves do (a rank, not a distance: models differ).
+GENERIC_QUANTILE = 0.9
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """How far a prompt stands from its null phrases (text side; 1 - cosine to their centroid)."""
+
+    text: str
+    distance: float
+    spread: float  # the GENERIC_QUANTILE of the null phrases' own distances to their centroid
+
+    @property
+    def generic(self) -> bool:
+        """The model embeds the prompt like a generic word: too generic, or words it does not know."""
+        return self.distance <= self.spread
+
+
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax, numerically stable."""
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -113,6 +133,16 @@ class Calibrator:
         with self._lock:
             return np.stack([self._nulls[p] for p in phrases]) if phrases else \
                 np.empty((0, self.embedder.dim), np.float32)
+
+    def grounding(self, texts: Sequence[str], vectors: np.ndarray) -> list[Grounding]:
+        """:class:`Grounding` of each query text, given its query vector (as search embeds it)."""
+        out = []
+        for text, vector in zip(texts, np.atleast_2d(vectors)):
+            nulls = self.nulls([text])
+            centre = ensemble(nulls)
+            spread = float(np.quantile(1.0 - nulls @ centre, GENERIC_QUANTILE))
+            out.append(Grounding(text, float(1.0 - vector @ centre), spread))
+        return out
 
     def background(self, targets: np.ndarray, extra: np.ndarray | None = None,
                    nulls: np.ndarray | None = None) -> np.ndarray:
