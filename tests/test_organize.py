@@ -343,3 +343,16 @@ def test_cli_applies_the_default_sets(lib, library_dir, cli):
     assert sorted(r["set"] for r in json.loads(result.stdout)) == ["documents", "events", "scenes", "subjects"]
     listed = json.loads(cli("tags", "list", "--json", library=library_dir).stdout)
     assert len(listed) == 4 and all(s["labels"] for s in listed)
+
+
+def test_diagnose_flags_prompts_the_model_cannot_tell_from_the_background(lib, colors):
+    """The editor's diagnostic: a word the (fake) model cannot see matches no photo, and a null word
+    itself ("thing") is as generic as a prompt gets; colour words that match photos are not flagged."""
+    from photosense.core.promptsets import parse
+
+    prompt_set = parse('name = "check"\n[labels."red"]\nprompts = ["red", "a dog"]\n'
+                       '[labels."blue"]\nprompts = ["blue", "thing"]\n')
+    flagged = {(d["label"], d["prompt"]): d["reason"] for d in lib.tags.diagnose(prompt_set)}
+    assert set(flagged) == {("red", "a dog"), ("blue", "thing")}
+    assert "generic word" in flagged[("blue", "thing")]
+    assert "no photo" in flagged[("red", "a dog")] or "generic word" in flagged[("red", "a dog")]

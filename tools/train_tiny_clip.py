@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Train the bundled ``tiny-fashion`` CLIP on the Fashion-MNIST train split.
+"""Train the bundled ``tiny-fashion`` (or ``tiny-fashion-wide``) CLIP on the Fashion-MNIST train split.
 
     .venv/bin/python tools/train_tiny_clip.py [--epochs 4] [--out resources/models/tiny-fashion]
+    .venv/bin/python tools/train_tiny_clip.py --arch wide --vocab wide --seed 2027 --epochs 3 \
+        --out resources/models/tiny-fashion-wide
 
 A standard open_clip ``CLIP`` (ViT image tower, transformer text tower) trained from scratch
 with the symmetric contrastive loss of the CLIP paper on captions made from several templates
@@ -33,6 +35,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
+import caption_vocab as vocab  # noqa: E402
 import fashion_mnist as fm  # noqa: E402
 from photosense.core import prompts  # noqa: E402
 
@@ -44,6 +47,19 @@ MODEL_CFG = {
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 4,
                  "layers": 3, "mlp_ratio": 2.0},
 }
+# tiny-fashion-wide: 8-pixel patches (16 tokens instead of 64) and a narrower, shallower image
+# tower: about 6x less compute a step, so that training stays within minutes on 2 shared cores.
+WIDE_MODEL_CFG = {
+    "embed_dim": 128,
+    "vision_cfg": {"image_size": IMAGE_SIZE, "layers": 3, "width": 96, "head_width": 32,
+                   "patch_size": 8, "mlp_ratio": 2.0},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 4,
+                 "layers": 3, "mlp_ratio": 2.0},
+}
+ARCHS = {"tiny": MODEL_CFG, "wide": WIDE_MODEL_CFG}
+# With the wide vocabulary, this share of the darkest and lightest thirds of the images get a
+# caption with a shade word ("a dark coat"); the rest get a plain one.
+SHADE_SHARE = 0.35
 
 # Training captions: more phrasings than the engine's default ensemble, so that the text tower
 # learns that the wording around a noun does not change what it names.
@@ -107,7 +123,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "resources" / "models" / "tiny-fashion")
+    ap.add_argument("--arch", choices=sorted(ARCHS), default="tiny", help="model size (default: tiny-fashion's)")
+    ap.add_argument("--vocab", choices=("classes", "wide"), default="classes",
+                    help="captions: class names and a few synonyms (tiny-fashion), or tools/caption_vocab.py")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (timing runs)")
     args = ap.parse_args()
+    model_cfg = ARCHS[args.arch]
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -123,15 +144,27 @@ def main() -> int:
     x_test = to_model_input(test.images, mean, std)
     y_test = torch.from_numpy(test.labels)
 
-    model = open_clip.model.CLIP(**MODEL_CFG)
-    tokenizer = open_clip.get_tokenizer("ViT-B-32", context_length=MODEL_CFG["text_cfg"]["context_length"])
+    model = open_clip.model.CLIP(**model_cfg)
+    tokenizer = open_clip.get_tokenizer("ViT-B-32", context_length=model_cfg["text_cfg"]["context_length"])
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"tiny-fashion: {n_params / 1e6:.2f} M parameters, mean={mean:.4f} std={std:.4f}")
+    print(f"{args.out.name}: {n_params / 1e6:.2f} M parameters, mean={mean:.4f} std={std:.4f}")
 
-    # Every (class, synonym, template) caption is tokenized once; a batch draws one per image.
-    captions = [[caption(t, s) for s in fm.SYNONYMS[c] for t in TRAIN_TEMPLATES]
-                for c in range(len(fm.CLASS_NAMES))]
-    caption_tokens = [tokenizer(c) for c in captions]
+    # Every caption is tokenized once; a batch draws one per image. caption_tokens[shade][class]:
+    # shade 0 = plain captions, 1 = dark, 2 = light (the wide vocabulary only).
+    if args.vocab == "wide":
+        captions = [[vocab.plain_captions(c) for c in range(len(fm.CLASS_NAMES))]]
+        captions += [[vocab.shade_captions(c, s) for c in range(len(fm.CLASS_NAMES))] for s in ("dark", "light")]
+        shade = torch.from_numpy(vocab.shades(train.images))
+    else:
+        captions = [[[caption(t, s) for s in fm.SYNONYMS[c] for t in TRAIN_TEMPLATES]
+                     for c in range(len(fm.CLASS_NAMES))]]
+        shade = torch.zeros(len(y_train), dtype=torch.int64)
+    too_long = [c for group in captions for cls in group for c in cls
+                if len(tokenizer.encode(c)) + 2 > model_cfg["text_cfg"]["context_length"]]
+    if too_long:
+        raise SystemExit(f"captions longer than the context: {too_long[:5]}")
+    caption_tokens = [[tokenizer(c) for c in group] for group in captions]
+    print(f"{sum(len(c) for group in captions for c in group)} distinct captions", flush=True)
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
@@ -155,8 +188,12 @@ def main() -> int:
             idx = order[b * args.batch:(b + 1) * args.batch]
             images = augment(x_train[idx], gen)
             pick = torch.randint(0, 1 << 30, (len(idx),), generator=gen)
-            texts = torch.stack([caption_tokens[c][p % len(caption_tokens[c])]
-                                 for c, p in zip(y_train[idx].tolist(), pick.tolist())])
+            if len(caption_tokens) > 1:
+                shaded = torch.where(torch.rand(len(idx), generator=gen) < SHADE_SHARE, shade[idx], 0)
+            else:
+                shaded = torch.zeros(len(idx), dtype=torch.int64)  # draws nothing: tiny-fashion as it was
+            texts = torch.stack([caption_tokens[s][c][p % len(caption_tokens[s][c])]
+                                 for s, c, p in zip(shaded.tolist(), y_train[idx].tolist(), pick.tolist())])
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
             image_f, text_f, logit_scale = model(images, texts)
@@ -167,7 +204,10 @@ def main() -> int:
             with torch.no_grad():
                 model.logit_scale.clamp_(0, math.log(100))  # the paper's clip at 100
             step += 1
-            if step % 50 == 0:
+            if step == args.max_steps:
+                print(f"stopped after {step} steps: {time.time() - t0:.1f}s", flush=True)
+                return 0
+            if step % 50 == 0 or step == 5:
                 print(f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} "
                       f"T={1 / logit_scale.item():.4f} {time.time() - t0:.0f}s", flush=True)
         acc = zero_shot_accuracy(model, tokenizer, x_test, y_test)
@@ -178,7 +218,7 @@ def main() -> int:
     save_file(state, str(args.out / "open_clip_model.safetensors"),
               metadata={"format": "pt", "trained_on": "fashion-mnist train split", "seed": str(args.seed)})
     config = {
-        "model_cfg": MODEL_CFG,
+        "model_cfg": model_cfg,
         "preprocess_cfg": {"size": IMAGE_SIZE, "mean": [round(mean, 4)] * 3, "std": [round(std, 4)] * 3,
                            "interpolation": "bicubic", "resize_mode": "shortest"},
     }

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from photosense.core.embedder import ImageTextEmbedder, ensemble
-from photosense.core.prompts import expand
+from photosense.core.prompts import expand, query_prompts
 
 # A tag needs this calibrated probability unless its label sets its own threshold. The labels of
 # a set and the background share one softmax, so 0.3 still admits a photo that is honestly torn
@@ -17,13 +20,28 @@ DEFAULT_TAG_THRESHOLD = 0.3
 # phrase. This needs no per-library number: the background is judged per photo.
 RELEVANCE_CUTOFF = 0.5
 # A background word this close to a target is a synonym of it (or the target itself) and is left
-# out of the background, or it would compete with its own query. "Close" is relative to the
-# target's typical similarity to the words (their median), because text-text cosines differ a lot
-# between models (about 0 for unrelated words in the tiny model, 0.7-0.8 in OpenAI's CLIP):
-# (cos - median) / (1 - median) >= SYNONYM_CLOSENESS.
-# Measured on the tiny model: anything from 0.6 to 0.9 gives the same albums; without the exclusion
-# a query loses most of its photos to its own synonyms.
+# out of the background, or it would compete with its own query. "Close" is relative to a
+# reference similarity, because text-text cosines differ a lot between models (about 0 for
+# unrelated words in the tiny model, 0.7-0.8 in OpenAI's CLIP):
+# (cos - reference) / (1 - reference) >= SYNONYM_CLOSENESS. The reference is the target's cosine
+# to its own null phrases (below) where they are known (search, albums), else its median cosine
+# to the words (tags). Measured on tiny-fashion: anything from 0.6 to 0.9 gives the same albums;
+# without the exclusion a query loses most of its photos to its own synonyms.
 SYNONYM_CLOSENESS = 0.7
+
+# Null phrases: the query with its last word (the head of an English noun phrase) replaced by
+# each of these generic words ("a pair of socks" -> "a pair of thing", "a pair of object"...).
+# They are always in the background: a photo is relevant only if the query describes it better
+# than the same words with a meaningless one in its place. A model that does not know a word
+# (a small model, a rare word) embeds it like any of these, so an ungrounded query ties with its
+# nulls and loses to the best of them on nearly every photo, instead of returning whatever its
+# arbitrary direction happens to point at. For a word the model knows, the nulls are just more
+# unrelated background. Many words, because an unknown word's direction is a random draw: it
+# beats the best of N such draws on few photos only when N is large.
+NULL_WORDS: tuple[str, ...] = (
+    "thing", "object", "item", "stuff", "something", "piece", "example", "sample", "subject", "view",
+    "shape", "form", "kind", "sort", "bit", "unit", "part", "matter", "element", "entity", "detail",
+    "anything", "type", "instance")
 
 # Generic phrases that describe any photo: a target must beat "just a photo".
 BACKGROUND_PROMPTS: tuple[str, ...] = ("a photo.", "a picture.", "an image.", "a photo of something.")
@@ -44,6 +62,25 @@ night;pattern;texture""".replace("\n", "").split(";"))
 CONTRAST_TEMPLATES: tuple[str, ...] = ("a photo of {}.", "a picture of {}.")
 
 
+# A prompt is "like a generic word" when it sits no farther from the centroid of its null phrases
+# than this share of the null phrases themselves do (a rank, not a distance: models differ).
+GENERIC_QUANTILE = 0.9
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """How far a prompt stands from its null phrases (text side; 1 - cosine to their centroid)."""
+
+    text: str
+    distance: float
+    spread: float  # the GENERIC_QUANTILE of the null phrases' own distances to their centroid
+
+    @property
+    def generic(self) -> bool:
+        """The model embeds the prompt like a generic word: too generic, or words it does not know."""
+        return self.distance <= self.spread
+
+
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax, numerically stable."""
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -58,6 +95,7 @@ class Calibrator:
         self._lock = threading.Lock()
         self._scale: float | None = None
         self._contrast: np.ndarray | None = None
+        self._nulls: OrderedDict[str, np.ndarray] = OrderedDict()  # null phrase -> vector (LRU)
 
     @property
     def scale(self) -> float:
@@ -77,17 +115,54 @@ class Calibrator:
                                                                  for i in range(0, len(words), n)])
             return self._contrast
 
-    def background(self, targets: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    def nulls(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts) x len(NULL_WORDS), D) null phrase vectors of query *texts*, each encoded as a
+        query is (``query_prompts``, ensembled). Cached: single-word queries all share theirs."""
+        phrases = [" ".join([*t.split()[:-1], w]) for t in texts if t.split() for w in NULL_WORDS]
+        with self._lock:
+            missing = [p for p in dict.fromkeys(phrases) if p not in self._nulls]
+        if missing:
+            prompts = [query_prompts(p) for p in missing]
+            encoded = self.embedder.encode_texts([q for group in prompts for q in group])
+            bounds = np.cumsum([0] + [len(group) for group in prompts])
+            with self._lock:
+                for p, a, b in zip(missing, bounds[:-1], bounds[1:]):
+                    self._nulls[p] = ensemble(encoded[a:b])
+                while len(self._nulls) > 64 * len(NULL_WORDS):
+                    self._nulls.popitem(last=False)
+        with self._lock:
+            return np.stack([self._nulls[p] for p in phrases]) if phrases else \
+                np.empty((0, self.embedder.dim), np.float32)
+
+    def grounding(self, texts: Sequence[str], vectors: np.ndarray) -> list[Grounding]:
+        """:class:`Grounding` of each query text, given its query vector (as search embeds it)."""
+        out = []
+        for text, vector in zip(texts, np.atleast_2d(vectors)):
+            nulls = self.nulls([text])
+            centre = ensemble(nulls)
+            spread = float(np.quantile(1.0 - nulls @ centre, GENERIC_QUANTILE))
+            out.append(Grounding(text, float(1.0 - vector @ centre), spread))
+        return out
+
+    def background(self, targets: np.ndarray, extra: np.ndarray | None = None,
+                   nulls: np.ndarray | None = None) -> np.ndarray:
         """Background vectors for *targets* (K, D): generic phrases, the contrast words that are not
-        synonyms of a target, and *extra* (a prompt set's own background prompts)."""
+        synonyms of a target, *extra* (a prompt set's own background prompts) and *nulls* (the
+        targets' null phrases, see :meth:`nulls`; never left out)."""
         contrast = self._contrast_vectors()
-        cos = contrast[1:] @ np.atleast_2d(targets).T  # (words, K); row 0 is "just a photo"
-        median = np.median(cos, axis=0, keepdims=True)
-        closeness = (cos - median) / np.maximum(1.0 - median, 1e-6)
+        targets = np.atleast_2d(targets)
+        cos = contrast[1:] @ targets.T  # (words, K); row 0 is "just a photo"
+        if nulls is not None and len(nulls):
+            reference = (ensemble(nulls) @ targets.T)[None, :]
+        else:
+            reference = np.median(cos, axis=0, keepdims=True)
+        closeness = (cos - reference) / np.maximum(1.0 - reference, 1e-6)
         keep = np.concatenate([[True], closeness.max(axis=1) < SYNONYM_CLOSENESS])
         parts = [contrast[keep]]
         if extra is not None and len(extra):
             parts.append(np.atleast_2d(extra))
+        if nulls is not None and len(nulls):
+            parts.append(nulls)
         return np.concatenate(parts).astype(np.float32)
 
     def probabilities(self, images: np.ndarray, targets: np.ndarray, background: np.ndarray,

@@ -61,6 +61,35 @@ class Tags:
         return {name: [Hit(i, found[i], s) for s, i in sorted(v, reverse=True)[:limit] if i in found]
                 for name, v in out.items()}
 
+    def diagnose(self, prompt_set: PromptSet) -> list[dict]:
+        """Weak prompts of a set, for an editor: [{label, prompt, reason}]. A prompt is weak when the
+        model embeds it like a generic word (too generic, or words it does not know), or when a search
+        for it finds no photo of this library above the relevance cut-off (nothing here looks more
+        like it than like the background)."""
+        prompts = [(lab.name, p) for lab in prompt_set.labels for p in lab.prompts]
+        if not prompts:
+            return []
+        calibrator = self._ctx.calibrator
+        vectors = np.stack([self._ctx.text_vector(p) for _, p in prompts])
+        embedded = len(self._search.embedded_ids()) > 0
+        out = []
+        for (label, prompt), g in zip(prompts, calibrator.grounding([p for _, p in prompts], vectors)):
+            if g.generic:
+                reason = ("the model barely tells it from a generic word (too generic, or words it does not "
+                          "know): try a more specific or more common wording")
+            elif embedded and not self._finds_any(prompt):
+                reason = "no photo in this library matches it better than the background"
+            else:
+                continue
+            out.append({"label": label, "prompt": prompt, "reason": reason})
+        return out
+
+    def _finds_any(self, prompt: str) -> bool:
+        try:
+            return bool(self._search.search(prompt, limit=1, stack=False))
+        except UsageError:  # a prompt that reads as query syntax: the text-side check still applies
+            return True
+
     def sets(self) -> list[dict]:
         """The library's prompt sets: {name, labels, tags} (tags: photos tagged, rejections left out)."""
         counts = self._catalog.tag_totals()

@@ -93,11 +93,12 @@ class OrganizeBridge(QObject):
         self._read(lambda lib: lib.tags.prompt_set(name), on_done)
 
     def preview(self, prompt_set, on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]) -> None:
-        """Top matches per label of an unsaved set (model work, on the search pool beside searches)."""
+        """Top matches per label of an unsaved set, and its weak prompts (``library.tags.diagnose``):
+        ``on_done((previews, weak))``; model work, on the search pool beside searches."""
         library = self.library
         if library is not None:
-            self.pools.run(self.pools.search, lambda: library.tags.preview(prompt_set, limit=PREVIEW_LIMIT),
-                           on_done, on_error)
+            self.pools.run(self.pools.search, lambda: (library.tags.preview(prompt_set, limit=PREVIEW_LIMIT),
+                                                       library.tags.diagnose(prompt_set)), on_done, on_error)
 
     # -- prompt sets and tags -------------------------------------------------------------------
 

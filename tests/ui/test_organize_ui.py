@@ -305,3 +305,17 @@ def test_search_keeps_to_the_cut_off_unless_show_all(qtbot, make_window, color_l
     assert c.photos.rowCount() == 24 and top.count_label.text() == "24 results"
     assert top.show_all_button.text() == "Only relevant"
     assert [label_of(p) for p in c.photos.paths()[:6]] == ["green"] * 6  # the relevant ones first
+
+
+def test_prompt_set_editor_flags_a_weak_prompt_with_its_reason(qtbot, make_window, color_library):
+    window = make_window(color_library)
+    editor = window.open_prompt_set_editor()
+    qtbot.keyClicks(editor.name, "weak")
+    editor.label_name.selectAll()
+    qtbot.keyClicks(editor.label_name, "warm")
+    qtbot.keyClicks(editor.prompts, "yellow")
+    qtbot.keyClick(editor.prompts, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor.prompts, "thing")  # a generic word: the fake model cannot ground it
+    qtbot.waitUntil(lambda: "warm" in editor.previews and not editor.previewing, timeout=30_000)
+    qtbot.waitUntil(lambda: "Weak prompt “thing”" in editor.preview_status.text(), timeout=10_000)
+    assert "yellow" not in "".join(editor.weak.get("warm", []))

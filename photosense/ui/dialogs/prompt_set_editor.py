@@ -86,6 +86,7 @@ class PromptSetEditor(QDialog):
         self.labels: list[dict] = []
         self.current = -1
         self.previews: dict[str, list] = {}
+        self.weak: dict[str, list[str]] = {}  # label -> "'prompt': reason" of its weak prompts
         self.preview_source: str | None = None  # the TOML the preview answers
         self.saved: dict | None = None  # the library's answer once saved
         self._extra: tuple[tuple[str, ...], str] = ((), "")  # background and description kept from a loaded set
@@ -390,11 +391,14 @@ class PromptSetEditor(QDialog):
         self._timer.stop()
         super().done(result)
 
-    def _preview_done(self, source: str, result: dict) -> None:
+    def _preview_done(self, source: str, result: tuple[dict, list[dict]]) -> None:
         self._in_flight = False
         if self._closed:
             return
-        self.previews, self.preview_source = result, source
+        (self.previews, weak), self.preview_source = result, source
+        self.weak = {}
+        for d in weak:
+            self.weak.setdefault(d["label"], []).append(f"Weak prompt “{d['prompt']}”: {d['reason']}.")
         self._show_preview()
         if self._pending:
             self._pending = False
@@ -419,10 +423,10 @@ class PromptSetEditor(QDialog):
             return
         self.matches.set_items(hits)
         if hits:
-            self.preview_status.setText(f"The {len(hits)} best-scoring photos that would be tagged “{label}”.")
+            status = f"The {len(hits)} best-scoring photos that would be tagged “{label}”."
         else:
-            self.preview_status.setText(f"No photo reaches the threshold for “{label}”: add prompts, or "
-                                        "lower the threshold.")
+            status = f"No photo reaches the threshold for “{label}”: add prompts, or lower the threshold."
+        self.preview_status.setText("\n".join([status, *self.weak.get(label, [])]))
 
     # -- saving ---------------------------------------------------------------------------------
 

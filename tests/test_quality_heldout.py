@@ -1,0 +1,83 @@
+"""Held-out quality (issue 13): the wide model on phrasings it was not tuned on, and unknown queries on both models."""
+from __future__ import annotations
+
+import pytest
+
+import fashion_mnist as fm
+import heldout_eval as he
+
+pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.quality]
+
+WIDE_MODEL = "tiny-fashion-wide"
+
+# Targets not met yet, with the figures measured on 2026-11-30 (bench/bench_heldout.py): the wide
+# model had one epoch (19 minutes on the shared cores: the brief allowed about 10) and reaches 72.4 %
+# zero-shot (tiny-fashion: 86.8 %). strict: a target that starts to hold fails here until this goes.
+KNOWN_GAPS = {
+    ("unknown", "tiny-fashion"): "'xylophone' returns 62 photos (t-shirts): its arbitrary direction beats all 24 nulls",
+    ("unknown", WIDE_MODEL): "'an elephant' 31, 'a pair of socks' 9, 'bananas' 7 photos (3 of 20 over 5)",
+    ("phrasings", WIDE_MODEL): "mean precision@20 0.812 (shirt phrasings 0.25-0.40: 26 % zero-shot on shirts)",
+    ("tags", WIDE_MODEL): "top-tag accuracy 0.627 (zero-shot accuracy of the model: 72.4 %)",
+    ("albums", WIDE_MODEL): "'handbags' recall 0.260 (the model's null direction is bag-like)",
+}
+
+
+def known_gap(request, what: str, model: str) -> None:
+    reason = KNOWN_GAPS.get((what, model))
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(scope="module", params=["tiny-fashion", WIDE_MODEL])
+def heldout_library(request, tmp_path_factory):
+    """The 1,000-photo held-out library indexed with each bundled model."""
+    from photosense import Library
+
+    if not fm.available():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    root = tmp_path_factory.mktemp(f"heldout-{request.param}")
+    photos = he.write_library(root / "photos")
+    lib = Library.open(root / "library", model=request.param)
+    summary = lib.index([root / "photos"])
+    assert summary.failed == 0 and summary.indexed == len(photos) == 1000
+    yield request.param, lib, photos
+    lib.close()
+
+
+def test_unknown_and_absent_queries_return_at_most_5_photos(heldout_library, request):
+    model, lib, _ = heldout_library
+    known_gap(request, "unknown", model)
+    hits = he.unknown_hits(lib)
+    print(f"{model}: hits above the cut-off per unknown query: {hits}")
+    assert {q: n for q, n in hits.items() if n > he.MAX_UNKNOWN_HITS} == {}
+
+
+def test_wide_model_heldout_phrasings_have_precision_at_20_of_0_85(heldout_library, request):
+    model, lib, photos = heldout_library
+    if model != WIDE_MODEL:
+        pytest.skip("the held-out phrasing target is the wide model's (tiny-fashion's figures: bench/bench_heldout.py)")
+    known_gap(request, "phrasings", model)
+    per_query = he.phrasing_precision(lib, photos)
+    print(f"{model}: precision@20 per held-out phrasing: {per_query}")
+    print(f"{model}: mean precision@20 over {len(per_query)} phrasings: {he.mean(per_query.values()):.3f}")
+    assert he.mean(per_query.values()) >= 0.85
+
+
+def test_wide_model_user_prompt_set_tags_80_percent_right(heldout_library, request):
+    model, lib, photos = heldout_library
+    if model != WIDE_MODEL:
+        pytest.skip("the user-style prompt set target is the wide model's")
+    known_gap(request, "tags", model)
+    accuracy = he.user_set_accuracy(lib, photos)
+    print(f"{model}: top-tag accuracy with the user-style prompt set: {accuracy:.3f}")
+    assert accuracy >= 0.80
+
+
+def test_wide_model_smart_albums_have_precision_and_recall_of_0_8(heldout_library, request):
+    model, lib, photos = heldout_library
+    if model != WIDE_MODEL:
+        pytest.skip("the held-out album target is the wide model's")
+    known_gap(request, "albums", model)
+    quality = he.album_quality(lib, photos)
+    print(f"{model}: album (precision, recall): {quality}")
+    assert all(p >= 0.8 and r >= 0.8 for p, r in quality.values())
