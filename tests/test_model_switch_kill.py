@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,7 +19,7 @@ from photosense import Library
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 KILLS = 5
-N = 400  # photos: enough for a switch of several batches to be killed mid-way
+N = 1200  # photos: enough for a switch of several batches to be killed mid-way five times
 READER = """
 import json, sys, time
 from pathlib import Path
@@ -54,9 +53,7 @@ def test_a_switch_killed_five_times_loses_nothing_while_search_keeps_serving(tmp
     photos, library = tmp_path / "photos", tmp_path / "library"
     for k, (image, _label) in enumerate(fashion_images(N, seed=3)):
         save(image, photos / f"{k // 100}" / f"f{k:04d}.jpg")
-    other_dir = tmp_path / "other-model"  # a second model: its own spec, its own vectors and index file
-    shutil.copytree(Path(__file__).parents[1] / "resources" / "models" / TINY_MODEL, other_dir)
-    other = f"local-dir:{other_dir}"
+    other = "tiny-fashion-wide"  # the second bundled model: another architecture, its own vectors and index
     with Library.open(library, model=TINY_MODEL) as lib:
         assert lib.index([photos]).indexed == N
         coats = len(lib.search("coat", limit=10))
@@ -73,7 +70,7 @@ def test_a_switch_killed_five_times_loses_nothing_while_search_keeps_serving(tmp
             deadline = time.monotonic() + 120
             while embedded_by(library, other) <= before and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 0.15))
             assert proc.poll() is None, f"the switch ended before kill {attempt}: {proc.stderr.read().decode()}"
             proc.send_signal(signal.SIGKILL)
             proc.wait(30)
