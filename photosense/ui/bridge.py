@@ -39,7 +39,8 @@ class Query:
 class GridItem(NamedTuple):
     """One cell of the grid: a photo or a video, its score in a search (None when browsing), and for a
     video its length and the moment that matched (seconds); *stack* > 1 when it stands for a folded stack
-    (duplicates, a burst) of that many items."""
+    (duplicates, a burst) of that many items; *matched*: what found a search hit ("visual", "text", "name",
+    "tag")."""
 
     id: int
     path: str
@@ -48,6 +49,12 @@ class GridItem(NamedTuple):
     at: float | None = None
     duration: float | None = None
     stack: int = 1
+    matched: tuple[str, ...] = ()
+
+    @property
+    def by_text(self) -> bool:
+        """Found by the words in the photo (the grid marks it)."""
+        return "text" in self.matched
 
     @property
     def is_video(self) -> bool:
@@ -61,7 +68,7 @@ class GridItem(NamedTuple):
         if isinstance(item, tuple):
             return cls(*item)
         return cls(item.id, item.path, float(item.score), item.kind, item.at, item.duration,
-                   int(getattr(item, "stack", 1) or 1))
+                   int(getattr(item, "stack", 1) or 1), tuple(getattr(item, "matched", ()) or ()))
 
 
 @dataclass
@@ -95,6 +102,7 @@ class LibraryBridge(QObject):
     status = Signal(dict)
     failures = Signal(list)  # [Failure]
     details = Signal(object)  # Photo | None
+    photoText = Signal(str, str)  # path, the words read in the photo ("" when none)
     moments = Signal(str, list)  # video path, [Moment]
     error = Signal(str)
 
@@ -303,6 +311,12 @@ class LibraryBridge(QObject):
                 photo = library.photo(path)
             except PhotoSenseError:
                 return None
+            text_of = getattr(library, "text_of", None)
+            if text_of is not None and not photo.is_video:
+                try:
+                    self.photoText.emit(path, text_of(path))  # queued to the GUI thread, before the details
+                except PhotoSenseError:
+                    pass
             return photo
 
         self.pools.run(self.pools.io, work, self.details.emit, self._report)

@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         c.busyChanged.connect(self._on_busy)
         c.detailsCleared.connect(self.details.clear)
         c.detailsReady.connect(self.details.show_photo)
+        c.bridge.photoText.connect(lambda path, text: self.details.show_text(path, text, c.search_text()))
         c.photoTagsReady.connect(self.details.show_tags)
         c.momentsReady.connect(self.details.show_moments)
         c.momentChosen.connect(self.details.show_chosen)

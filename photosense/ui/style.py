@@ -169,6 +169,23 @@ def draw_stack_badge(painter: QPainter, image: QRect, count: int) -> None:
     painter.restore()
 
 
+def draw_text_badge(painter: QPainter, image: QRect) -> None:
+    """A search hit found by the words in the photo: a small "Aa" pill in the top left corner of *image*."""
+    painter.save()
+    font = QFont(painter.font())
+    font.setPixelSize(11)
+    font.setWeight(QFont.Weight.Bold)
+    painter.setFont(font)
+    badge = QRectF(image.left() + 4, image.top() + 4, QFontMetrics(font).horizontalAdvance("Aa") + 12, 18)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(37, 99, 235, 235))
+    painter.drawRoundedRect(badge, 5, 5)
+    painter.setPen(QColor("white"))
+    painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "Aa")
+    painter.restore()
+
+
 def icon(name: str) -> QIcon:
     """An icon from resources/icons (SVG)."""
     return QIcon(str(resource("icons", f"{name}.svg")))

@@ -21,6 +21,7 @@ DurationRole = Qt.ItemDataRole.UserRole + 6  # a video's length in seconds (None
 MomentRole = Qt.ItemDataRole.UserRole + 7  # a video hit's matching moment in seconds (None: its poster)
 BadgeRole = Qt.ItemDataRole.UserRole + 8  # a video's corner badge: "0:42" (its length) or "0:04 / 0:42" (a hit)
 StackRole = Qt.ItemDataRole.UserRole + 9  # how many items the row stands for (> 1: a folded stack)
+TextHitRole = Qt.ItemDataRole.UserRole + 10  # True: a search hit found by the words in the photo
 
 PIXMAP_CACHE = 3000  # decoded thumbnails kept in memory (~3000 × 170² × 4 B ≈ 350 MB worst case)
 
@@ -125,6 +126,8 @@ class PhotoGridModel(QAbstractListModel):
             return badge_text(item)
         if role == StackRole:
             return item.stack
+        if role == TextHitRole:
+            return item.by_text
         return None
 
     # -- thumbnails -----------------------------------------------------------------------------
@@ -164,4 +167,10 @@ def _tooltip(item: GridItem) -> str:
             lines.append(f"Best moment ▶ {clock(item.at)}")
     if item.score is not None:
         lines.append(f"Match score {item.score:.3f}")
+    found = [WHY[m] for m in item.matched if m in WHY]
+    if found:
+        lines.append("Found by " + ", ".join(found))
     return "\n".join(lines)
+
+
+WHY = {"visual": "what it shows", "text": "the words in it", "name": "its file or folder name", "tag": "its tags"}

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFormLayout, QLabel, QMenu, QPushButton, QScrollA
 from photosense.ui import style
 from photosense.ui.videos import Moment, clock
 from photosense.ui.widgets.filmstrip import Filmstrip
+from photosense.ui.widgets.photo_text import PhotoText
 from photosense.ui.widgets.tag_list import TagList
 
 FIELDS = ("Folder", "Kind", "Duration", "Size", "Dimensions", "Date taken", "Camera", "Match", "Albums")
@@ -49,6 +50,7 @@ class DetailsPanel(QScrollArea):
         body.setObjectName("detailsBody")
         self.setWidget(body)
         self.path: str | None = None  # the photo shown
+        self._text_path: str | None = None  # the photo whose text the text section shows
         self.title = QLabel("No photo selected", self)
         self.title.setObjectName("detailsTitle")
         self.title.setWordWrap(True)
@@ -69,6 +71,7 @@ class DetailsPanel(QScrollArea):
             self.values[name] = value
             self.form.addRow(label, value)
         self._build_video(loader)
+        self.photo_text = PhotoText(self)
         self.tags_title = QLabel("TAGS", self)
         self.tags_title.setObjectName("sectionTitle")
         self.tags = TagList(self)
@@ -78,6 +81,7 @@ class DetailsPanel(QScrollArea):
         layout.addWidget(self.title)
         layout.addLayout(self.form)
         layout.addWidget(self.video_box)
+        layout.addWidget(self.photo_text)
         layout.addSpacing(4)
         layout.addWidget(self.tags_title)
         layout.addWidget(self.tags)
@@ -119,7 +123,8 @@ class DetailsPanel(QScrollArea):
         return self.chosen_at if self.chosen_at is not None else self.best_at
 
     def clear(self, text: str = "No photo selected") -> None:
-        self.path = None
+        self.path = self._text_path = None
+        self.photo_text.show_text("")
         self._clear_video()
         self.title.setText(text)
         for value in self.values.values():
@@ -136,6 +141,8 @@ class DetailsPanel(QScrollArea):
             return
         if photo.path != self.path:
             self.tags.set_tags([])
+            if photo.path != self._text_path:
+                self.photo_text.show_text("")
             self.values["Albums"].setText("—")
             self._clear_video()
         self.path = photo.path
@@ -159,6 +166,12 @@ class DetailsPanel(QScrollArea):
         self.values["Date taken"].setText((photo.taken_at or "—").replace("T", " "))
         self.values["Camera"].setText(photo.camera or "—")
         self.values["Match"].setText(f"{score:.3f}" if score is not None else "—")
+
+    def show_text(self, path: str, text: str, query: str = "") -> None:
+        """The words read in the photo at *path* (it arrives just before its details), the words of the
+        search *query* highlighted."""
+        self._text_path = path
+        self.photo_text.show_text(text, query)
 
     def show_moments(self, path: str, moments: list[Moment]) -> None:
         """The shown video's sampled moments, marked for the current search."""

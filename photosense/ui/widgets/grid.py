@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPalette, QP
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photosense.ui import style
-from photosense.ui.models.photo_model import BadgeRole, MomentRole, PathRole, StackRole
+from photosense.ui.models.photo_model import BadgeRole, MomentRole, PathRole, StackRole, TextHitRole
 
 
 def thumb_box(cell: QRect) -> QRect:
@@ -53,6 +53,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         count = index.data(StackRole) or 1
         if count > 1:
             style.draw_stack_badge(painter, image, count)
+        if index.data(TextHitRole):
+            style.draw_text_badge(painter, image)
         text_rect = QRect(cell.left() + 6, box.bottom() + 6, cell.width() - 12, cell.bottom() - box.bottom() - 8)
         name = option.fontMetrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
                                              Qt.TextElideMode.ElideMiddle, text_rect.width())
