@@ -55,6 +55,9 @@ class LibraryContext:
             self._text_vectors: TextVectors | None = None
             self._calibrator: Calibrator | None = None
             self.model_spec = self._choose_model(model, embedder.spec.text if embedder is not None else None)
+            # the catalog's model as this process last saw it: only a later change (a finished switch
+            # elsewhere) is followed, never a model this process was asked to use
+            self._recorded = self.catalog.setting(MODEL_SETTING)
         except BaseException:
             self.catalog.close()  # a refused open (ModelMismatch, a bad spec) leaves no connection open
             raise
@@ -99,6 +102,7 @@ class LibraryContext:
         if model_id is None and create:
             model_id = self.catalog.ensure_model(self.model_spec, self.embedder.dim)
             self.catalog.set_setting(MODEL_SETTING, self.model_spec)
+            self._recorded = self.model_spec
         return model_id
 
     @property
@@ -160,6 +164,7 @@ class LibraryContext:
         """Serve *spec* from now on (a finished model switch, here or in another process): searches
         that already hold the old model's objects finish with them; new ones use the new model."""
         with self.state_lock:
+            self._recorded = spec
             if spec == self.model_spec:
                 return
             self.model_spec = spec
@@ -170,6 +175,9 @@ class LibraryContext:
     def follow_model(self) -> None:
         """Serve the model the catalog names, if another process finished a switch since (one cheap read)."""
         recorded = self.catalog.setting(MODEL_SETTING)
+        if recorded == self._recorded:
+            return
+        self._recorded = recorded
         if recorded and recorded != self.model_spec and not self._pinned_embedder:
             self.serve(recorded)
 

@@ -21,7 +21,7 @@ def decode_workers() -> int:
 class IndexState:
     """What the status bar shows."""
 
-    state: str  # "idle" | "scanning" | "indexing" | "paused"
+    state: str  # "idle" | "scanning" | "indexing" | "reading" (text in photos) | "paused"
     done: int = 0
     total: int = 0
     rate: float = 0.0
@@ -102,7 +102,7 @@ class LiveIndexController(QObject):
         self._busy = True
         if self._paused:
             return
-        state = "scanning" if p.phase == "scanning" else "indexing"
+        state = {"scanning": "scanning", "reading text": "reading"}.get(p.phase, "indexing")
         self._set(IndexState(state, p.done, p.total, p.rate, p.eta, p.failed))
 
     def _on_report(self, report) -> None:

@@ -64,7 +64,8 @@ class IndexingStatus(QWidget):
             return
         self.bar.setRange(0, max(state.total, 1))
         self.bar.setValue(state.done)
-        parts = [f"Indexing {state.done:,} / {state.total:,}"]
+        doing = "Reading text in photos" if state.state == "reading" else "Indexing"
+        parts = [f"{doing} {state.done:,} / {state.total:,}"]
         if state.state == "paused":
             parts = [f"Paused at {state.done:,} / {state.total:,}"]
         elif state.rate > 0:
