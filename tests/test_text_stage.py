@@ -2,6 +2,8 @@
 a process killed while reading loses nothing and reads nothing twice (fake embedder, fake text reader)."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import sqlite3
@@ -42,6 +44,7 @@ def test_a_screenshot_dropped_into_a_watched_folder_is_found_by_its_words(tmp_pa
         lib.close()
 
 
+@pytest.mark.slow  # seconds of real waiting; the full suite runs it
 def test_new_files_are_indexed_between_slices_of_a_long_text_backlog(tmp_path, photos_dir, monkeypatch):
     from fakes import color_image
     from helpers import save
@@ -92,6 +95,7 @@ def _texts(library: Path) -> dict[int, float]:
         db.close()
 
 
+@pytest.mark.slow  # seconds of real waiting; the full suite runs it
 def test_sigkill_while_reading_loses_nothing_and_rereads_nothing(tmp_path, photos_dir):
     for n in range(120):
         text_photo(photos_dir / f"t{n:03d}.png", "gray", f"page{n} of the manual", seed=n)
