@@ -183,9 +183,8 @@ def _rows(library) -> tuple[list[ModelRow], str | None]:
     in_library = {m["model"]: m for m in library.models()}
     switching = library.model_service.switching_to
     rows = []
-    names = [m["name"] for m in model_catalog()]
-    catalog = {m["name"]: m for m in model_catalog()}
-    for name in names + [n for n in in_library if n not in catalog]:
+    catalog = {m["name"]: m for m in model_catalog()}  # in its order: bundled first, then known ones
+    for name in [*catalog, *(n for n in in_library if n not in catalog)]:
         info = catalog.get(name, {"bundled": False, "size_mb": 0.0})
         try:
             downloaded = info["bundled"] or not needs_download(parse_spec(name, verify=False), config.model_cache_dir())
