@@ -310,3 +310,28 @@ def test_damaged_files_fail_cleanly_or_give_what_decodes(tmp_path, capfd, suffix
             except ImageError as err:
                 assert not isinstance(err, FileVanished) and not re.search(r"Error\b|Errno|0x[0-9a-f]", str(err))
     assert capfd.readouterr() == ("", "")
+
+
+def _panning(seed: int, size: tuple[int, int] = (160, 120), per_second: float = 0.05):
+    """A steady pan across a wide blocky picture: *per_second* of the frame width each second."""
+    wide = np.random.default_rng(seed).integers(0, 256, (6, 40, 3), dtype=np.uint8)
+    picture = Image.fromarray(wide, "RGB").resize((size[0] * 5, size[1]), Image.Resampling.NEAREST)
+
+    def frame(t: float) -> Image.Image:
+        left = round(t * per_second * size[0])
+        return picture.crop((left, 0, left + size[0], size[1]))
+    return frame
+
+
+def test_a_steady_pan_is_not_mistaken_for_cuts_but_a_cut_inside_it_is_found(tmp_path):
+    # a keyframe every second, samples every 2 s: a pan moves the content a tenth of the frame between
+    # samples, which differs by far more than SCENE_DIFF unless the camera motion is allowed for
+    pan = write_clip(tmp_path / "pan.mp4", [(_panning(3), 12.0)], fps=10, gop=10, options=NO_SCENECUT)
+    stats = DecodeStats()
+    _, frames = sample_frames(pan, min_side=96, stats=stats)
+    assert stats.frames == len(frames) == 6, [f.t for f in frames]  # the grid only: no probes
+    cut = write_clip(tmp_path / "cut.mp4", [(_panning(3), 5.5), (_panning(4), 6.5)], fps=10, gop=10,
+                     options=NO_SCENECUT)
+    _, frames = sample_frames(cut, min_side=96)
+    times = [f.t for f in frames]
+    assert any(5.5 <= t <= 6.0 for t in times) and len(frames) > 6, times  # probed: the cut's keyframe
