@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from photosense.core import preprocess
+from photosense.core import preprocess, threads
 from photosense.core.errors import ModelUnavailable, UsageError
 from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, geometry, parse_spec
 
@@ -183,6 +183,7 @@ class Embedder:
             if self._loaded is None:
                 import torch
 
+                threads.numpy_blas_single_threaded()  # its spinning pool would slow torch's on few cores
                 device = available_device(self.requested_device)
                 precision = self._requested_precision or default_precision(device)
                 loaded = build(self.spec, self._cache_dir)
