@@ -1,7 +1,11 @@
 """PhotoSense: a local, private, natural-language photo organizer built on CLIP."""
 from __future__ import annotations
 
+from photosense.core.threads import short_openmp_spin
+
 __version__ = "0.1.0"
+
+short_openmp_spin()  # before anything imports torch: its OpenMP pool reads this when it loads
 
 __all__ = ["Library", "Hit", "__version__"]
 

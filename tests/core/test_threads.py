@@ -49,3 +49,11 @@ print(json.dumps([i["num_threads"] for i in threadpool_info() if i["user_api"] =
     assert out.returncode == 0, out.stderr[-2000:]
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     assert counts == [1] * len(counts)
+
+
+@pytest.mark.parametrize("preset,expected", [(None, "10000"), ("123", "123")])
+def test_importing_photosense_shortens_the_openmp_spin_unless_the_user_set_it(preset, expected):
+    env = {"PATH": "/usr/bin:/bin", **({"GOMP_SPINCOUNT": preset} if preset else {})}
+    script = "import os, photosense; print(os.environ.get('GOMP_SPINCOUNT'))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == expected
