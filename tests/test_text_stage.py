@@ -131,3 +131,43 @@ def test_sigkill_while_reading_loses_nothing_and_rereads_nothing(tmp_path, photo
         for n in (0, 57, 119):
             assert [Path(h.path).name for h in lib.search(f"page{n}") if "text" in h.matched] == [f"t{n:03d}.png"]
         assert lib.check() == []
+
+
+def test_a_reader_with_several_model_sets_reads_that_many_photos_at_once_and_keeps_each_result(tmp_path):
+    import threading
+    import time
+
+    class ParallelReader(FakeReader):
+        parallel = 3
+
+        def __init__(self):
+            super().__init__()
+            self.lock, self.running, self.most = threading.Lock(), 0, 0
+
+        def read_path(self, path):
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            time.sleep(0.05)
+            try:
+                if Path(path).name == "p4.png":  # the engine fails on this one: recorded, the rest still read
+                    raise RuntimeError("the detector failed")
+                return super().read_path(path)
+            finally:
+                with self.lock:
+                    self.running -= 1
+
+    folder = tmp_path / "photos"
+    for i in range(9):
+        text_photo(folder / f"p{i}.png", "white", f"word{i}x", seed=i)
+    reader = ParallelReader()
+    lib = Library.open(tmp_path / "library", model=FAKE_MODEL)
+    try:
+        lib.text.reader_factory = lambda: reader
+        lib.index([folder])
+        summary = lib.read_text()
+        assert (summary.read, summary.failed) == (8, 1) and reader.most == 3
+        for i in (0, 1, 2, 3, 5, 6, 7, 8):
+            assert lib.text_of(folder / f"p{i}.png") == f"word{i}x"
+    finally:
+        lib.close()

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from photosense.core import ocr, paths
@@ -99,37 +100,58 @@ class TextService:
         total = len(todo)
         if progress:
             progress(Progress(done=0, total=total, phase=PHASE))
-        for start in range(0, total, batch_size):
-            if cancel is not None and cancel.is_set():
-                summary.cancelled = True
-                return
-            reads: list[TextRead] = []
-            for photo_id, path, digest in todo[start:start + batch_size]:
+        # a reader says how many photos it reads at once (its sets of models; fakes and older readers: 1)
+        with ThreadPoolExecutor(max(1, getattr(reader, "parallel", 1)), thread_name_prefix="photosense-text") as pool:
+            for start in range(0, total, batch_size):
+                if cancel is not None and cancel.is_set():
+                    summary.cancelled = True
+                    return
+                batch = todo[start:start + batch_size]
+                futures = [pool.submit(reader.read_path, path) for _, path, _ in batch]
                 try:
-                    result = reader.read_path(path)
-                except OcrUnavailable as err:  # the engine broke down: what is not saved stays pending
-                    summary.unavailable = str(err)
-                    log.warning("Text reading stopped: %s", err)
-                    break
-                except Exception as err:  # noqa: BLE001 - a bad file, or the engine's own error: recorded
-                    reads.append(TextRead(photo_id, digest, engine=reader.engine, error=_reason(err)))
-                    summary.failed += 1
-                    log.info("could not read text in %s: %s", paths.display(path), _reason(err))
-                    continue
-                lines = tuple((line.text, line.box, line.confidence) for line in result.lines)
-                reads.append(TextRead(photo_id, digest, result.text, lines, reader.engine, result.gated))
-                summary.read += 1
-                summary.with_text += bool(result.text.strip())
-            if reads:
-                with self.ctx.write_lock, self.ctx.writer:
-                    self.catalog.save_texts(reads)
-            if summary.unavailable:
-                return
-            if progress:
-                done = min(total, start + batch_size)
-                elapsed = time.monotonic() - started
-                progress(Progress(done=done, total=total, phase=PHASE, failed=summary.failed, elapsed=elapsed,
-                                  rate=done / elapsed if elapsed > 0 else 0.0))
+                    reads = self._collect(reader, batch, futures, summary)
+                finally:
+                    for future in futures:
+                        future.cancel()  # after a breakdown: what has not started stays pending
+                if not self._save(reads, summary, progress, total, start + batch_size, started):
+                    return
+
+    def _collect(self, reader: ocr.TextReader, batch: list[tuple[int, str, bytes]], futures: list,
+                 summary: TextSummary) -> list[TextRead]:
+        """The batch's results in order: each photo's text, or its recorded failure."""
+        reads: list[TextRead] = []
+        for (photo_id, path, digest), future in zip(batch, futures):
+            try:
+                result = future.result()
+            except OcrUnavailable as err:  # the engine broke down: what is not saved stays pending
+                summary.unavailable = str(err)
+                log.warning("Text reading stopped: %s", err)
+                break
+            except Exception as err:  # noqa: BLE001 - a bad file, or the engine's own error: recorded
+                reads.append(TextRead(photo_id, digest, engine=reader.engine, error=_reason(err)))
+                summary.failed += 1
+                log.info("could not read text in %s: %s", paths.display(path), _reason(err))
+                continue
+            lines = tuple((line.text, line.box, line.confidence) for line in result.lines)
+            reads.append(TextRead(photo_id, digest, result.text, lines, reader.engine, result.gated))
+            summary.read += 1
+            summary.with_text += bool(result.text.strip())
+        return reads
+
+    def _save(self, reads: list[TextRead], summary: TextSummary, progress: ProgressCallback | None,
+              total: int, done: int, started: float) -> bool:
+        """Save a batch in one transaction and report progress; False when reading must stop."""
+        if reads:
+            with self.ctx.write_lock, self.ctx.writer:
+                self.catalog.save_texts(reads)
+        if summary.unavailable:
+            return False
+        if progress:
+            done = min(total, done)
+            elapsed = time.monotonic() - started
+            progress(Progress(done=done, total=total, phase=PHASE, failed=summary.failed, elapsed=elapsed,
+                              rate=done / elapsed if elapsed > 0 else 0.0))
+        return True
 
 
 def _reason(err: BaseException) -> str:

@@ -171,3 +171,20 @@ def test_cuda_asked_for_without_a_gpu_provider_says_what_to_install(monkeypatch)
     assert ocr.create_reader().device == "cpu"
     with pytest.raises(UsageError, match="unknown OCR device"):
         ocr.create_reader(device="tpu")
+
+
+def test_a_cpu_reader_shares_the_cores_between_sets_of_models_read_from_threads_at_once(reader):
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert reader.parallel == min(ocr.PARALLEL_MAX, os.cpu_count() or 1)
+    assert ocr.create_reader(device="cpu", threads=2).parallel == 1  # threads asked for: one set using them
+    pages = []
+    for i, words in enumerate(["INVOICE 4471", "gate B12", "PLATFORM 9", "total 12.50"]):
+        img = Image.new("RGB", (700, 200), (255, 255, 255))
+        ImageDraw.Draw(img).text((30, 60), words, font=ti.font("DejaVuSans.ttf", 48), fill=(0, 0, 0))
+        pages.append(img)
+    alone = [reader.read_image(p).text for p in pages]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda p: reader.read_image(p).text, pages * 2))
+    assert together == alone * 2 and all(alone)
