@@ -109,6 +109,35 @@ def test_trimmed_text_encoding_matches_the_full_context(tmp_path):
     assert np.allclose(emb.encode_texts(texts), full, atol=1e-5)
 
 
+def test_prompts_that_share_a_prefix_encode_it_once_and_match_the_full_context(tmp_path):
+    import torch
+
+    from photosense.core import text_encoding
+    from photosense.core.calibration import NULL_WORDS
+    from photosense.core.embedder import Embedder
+    from photosense.core.prompts import query_prompts
+
+    emb = Embedder(TINY_MODEL, tmp_path, device="cpu", precision="fp32")
+    loaded = emb.load()
+    # a query's null phrases (3 templates x 24 words), a long prompt, unrelated short ones, a duplicate
+    texts = [q for w in NULL_WORDS for q in query_prompts("dark red " + w)]
+    texts += ["a grayscale picture of the ankle boot on a plain background.", "bag", "sunset", "bag"]
+    tokens = loaded.tokenizer(texts)
+    ends = (tokens.argmax(dim=-1) + 1).numpy()
+    groups = text_encoding.prefix_groups(tokens.numpy(), ends)
+    assert sorted(i for rows, _ in groups for i in rows.tolist()) == list(range(len(texts)))
+    big = [(rows, n) for rows, n in groups if len(rows) >= 24]
+    assert len(big) == 3 and all(n == 6 for _, n in big)  # <start> a photo of dark red | thing . <end>
+    for rows, n in groups:
+        assert all((tokens[r, :n] == tokens[rows[0], :n]).all() and n < ends[r] for r in rows.tolist())
+    shared = text_encoding.shared_prefix_encoder(loaded.model)
+    with torch.inference_mode():
+        full = loaded.model.encode_text(tokens).float()
+        fast = shared(tokens).float()
+    assert torch.nn.functional.cosine_similarity(full, fast, dim=-1).min().item() > 0.99999
+    assert emb._encode_text.__qualname__.startswith("shared_prefix_encoder")  # what the embedder uses
+
+
 def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir, photos_dir, monkeypatch):
     """Moving the model to the device can fail (CUDA out of memory) after the library knows the model:
     that is fatal for the run (ModelUnavailable with advice), and the pending photos must not be
@@ -125,7 +154,7 @@ def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir
     def out_of_memory(_loaded):
         raise RuntimeError("CUDA error: out of memory")
 
-    monkeypatch.setattr("photosense.core.embedder._verified_trimmed_text_encoder", out_of_memory)
+    monkeypatch.setattr("photosense.core.text_encoding.verified", out_of_memory)
     with Library.open(library_dir) as lib:
         with pytest.raises(ModelUnavailable, match="out of memory.*--device cpu"):
             lib.index()

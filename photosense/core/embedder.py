@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from photosense.core import preprocess, threads
+from photosense.core import preprocess, text_encoding, threads
 from photosense.core.errors import ModelUnavailable, UsageError
 from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, geometry, parse_spec
 
@@ -190,7 +190,7 @@ class Embedder:
                 dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
                 try:
                     loaded.model.to(device=device, dtype=dtype)
-                    encode_text = _verified_trimmed_text_encoder(loaded) or loaded.model.encode_text
+                    encode_text = text_encoding.verified(loaded) or loaded.model.encode_text
                 except Exception as err:  # e.g. CUDA out of memory
                     raise ModelUnavailable(f"Could not run the model '{self.spec}' on {device} ({precision}): "
                                            f"{err}. Try --device cpu.") from err
@@ -280,52 +280,6 @@ class Embedder:
         features = features.float()
         features = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         return features.cpu().numpy().astype(np.float32, copy=False)
-
-
-def _trimmed_text_encoder(model: Any) -> Any:
-    """A text encoder that stops at the longest prompt instead of the full context (77 tokens).
-
-    CLIP's text tower is causal and pools at the end-of-text token, so the padding after it cannot
-    change the result; skipping it makes a short query ~5x cheaper, which is most of a search's
-    latency on a CPU. Only for the standard open_clip ``CLIP`` class (None otherwise).
-    """
-    from open_clip.model import CLIP
-    from open_clip.transformer import text_global_pool
-
-    if type(model) is not CLIP or model.text_pool_type != "argmax" or model.attn_mask is None:
-        return None
-
-    def encode(tokens):
-        n = int(tokens.argmax(dim=-1).max()) + 1  # the end-of-text token has the highest id
-        tokens = tokens[:, :n]
-        cast = model.transformer.get_cast_dtype()
-        x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:n].to(cast)
-        x = model.transformer(x, attn_mask=model.attn_mask[:n, :n])
-        x = text_global_pool(model.ln_final(x), tokens, model.text_pool_type)
-        projection = model.text_projection
-        return projection(x) if callable(projection) and not hasattr(projection, "shape") else x @ projection
-
-    return encode
-
-
-def _verified_trimmed_text_encoder(loaded: LoadedModel) -> Any:
-    """The trimmed encoder, if it reproduces the model's own ``encode_text`` on a probe; else None."""
-    import torch
-
-    encode = _trimmed_text_encoder(loaded.model)
-    if encode is None:
-        return None
-    probe = loaded.tokenizer(["a photo of a dog on the beach.", "sunset"])
-    device = next(loaded.model.parameters()).device
-    with torch.inference_mode():
-        full = loaded.model.encode_text(probe.to(device)).float()
-        try:
-            fast = encode(probe.to(device)).float()
-        except Exception as err:  # an architecture this shortcut does not fit
-            log.debug("trimmed text encoding unavailable: %s", err)
-            return None
-    cos = torch.nn.functional.cosine_similarity(full, fast, dim=-1).min().item()
-    return encode if cos > 0.9999 else None
 
 
 def ensemble(vectors: np.ndarray) -> np.ndarray:
