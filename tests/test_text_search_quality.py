@@ -14,7 +14,10 @@ from text_images import TEXT_KINDS, generate, word_tokens
 
 pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.quality]
 
-SEED = 20261130  # fresh: not the OCR tuning seed (11) nor its held-out one (2026)
+# Fresh: not the OCR tuning seed (11), its held-out one (2026), the dev seeds the word-gap rule was chosen
+# on (7, 11, 99: tools/eval_text_search.py), nor 20261130, this test's seed until that rule was written
+# (its misses, codes run together, are what the rule addresses; 144/169 = 0.852 there before it).
+SEED = 20261201
 PER_KIND = 6
 PLAIN_PHOTOS = 120
 TARGET = 0.90
@@ -32,9 +35,6 @@ def distinctive(images) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-11-30: 144/169 = 0.852 < 0.90. Screenshots lose lines the "
-                   "gate's regions do not cover, and the recognizer runs codes together ('C2636T7983'); fixing that "
-                   "needs a fresh held-out seed for this test")
 def test_a_distinctive_word_of_a_photo_finds_it_first(tmp_path: Path):
     images = [i for i in generate(SEED, per_kind=PER_KIND, photo_size=(2000, 1500)) if i.kind in TEXT_KINDS
               or i.kind in ("plain", "fashion-plain")]

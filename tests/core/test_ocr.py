@@ -188,3 +188,25 @@ def test_a_cpu_reader_shares_the_cores_between_sets_of_models_read_from_threads_
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda p: reader.read_image(p).text, pages * 2))
     assert together == alone * 2 and all(alone)
+
+
+def _word_box(text: str, gaps: list[int]) -> list:
+    """RapidOCR's return_word_box record for *text* read with these column gaps between its characters."""
+    columns = [2]
+    for gap in gaps:
+        columns.append(columns[-1] + gap)
+    return [columns[-1] + 3, [list(text)], [columns], ["en&num"], [0.9] * len(text)]
+
+
+def test_words_the_recognizer_ran_together_are_split_where_their_characters_lie_a_word_apart():
+    # "B5C-12 29500 MOUNTAIN" read as one word: word gaps of 6-7 columns, letters 3-5 apart
+    text = "B5C-1229500MOUNTAIN"
+    gaps = [4, 4, 3, 3, 3, 6, 4, 3, 4, 4, 7, 4, 4, 5, 4, 3, 3, 3]
+    assert ocr._respaced(text, _word_box(text, gaps)) == "B5C-12 29500 MOUNTAIN"
+    # big lettering on a sign: evenly wide gaps, and a wide last letter, are one word
+    assert ocr._respaced("BUSINESS", _word_box("BUSINESS", [7, 5, 4, 5, 6, 5, 5])) == "BUSINESS"
+    assert ocr._respaced("system", _word_box("system", [4, 3, 3, 4, 6])) == "system"
+    # spaces the recognizer did emit stay as they are, and nothing is added next to them
+    assert ocr._respaced("gate B12", _word_box("gate B12", [3, 3, 3, 4, 5, 3, 3])) == "gate B12"
+    # a record that does not give one column per character leaves the text as read
+    assert ocr._respaced("C2636T7983", [12, [["C"]], [[2]], ["en&num"], [0.9]]) == "C2636T7983"
