@@ -11,6 +11,7 @@ import pytest
 
 from fakes import FakeEmbedder
 from photosense import Library
+from photosense.core import indexer as indexer_module
 from photosense.core import video
 from photosense.core.embedder import Embedder
 from photosense.core.errors import ModelUnavailable
@@ -103,3 +104,56 @@ def test_videos_decode_while_the_model_loads_largest_first(tmp_path, monkeypatch
             assert result["summary"].indexed == 5
     finally:
         unregister_embedder("fake-slow-load")
+
+
+class SlowToLoadPhotos(SlowToLoad):
+    """As SlowToLoad, and its transform is the loaded model's too: preprocessing waits for the load.
+    Counts the decode threads that had to wait for it (the encoding thread waits for the model anyway)."""
+
+    preprocessed_while_loading = 0
+
+    def preprocess(self, image):
+        if self.loading and threading.current_thread().name.startswith("photosense-decode"):
+            type(self).preprocessed_while_loading += 1
+            assert self.ready.wait(60), "the test never finished the load"
+        return super().preprocess(image)
+
+
+def test_photos_decode_while_the_model_loads_and_are_resized_when_encoded(tmp_path):
+    from helpers import gradient, save
+
+    folder = tmp_path / "photos"
+    for k in range(8):
+        save(gradient(seed=k), folder / f"p{k}.jpg")
+    SlowToLoadPhotos.ready.clear()
+    SlowToLoadPhotos.started.clear()
+    SlowToLoadPhotos.preprocessed_while_loading = 0
+    register_embedder("fake-slow-photos", SlowToLoadPhotos)
+    try:
+        with Library.open(tmp_path / "library", model="fake-slow-photos") as lib:
+            result = {}
+            decoded = []
+            real_open = indexer_module.open_image
+
+            def counted(path, **kwargs):
+                out = real_open(path, **kwargs)
+                decoded.append(Path(path).name)
+                return out
+
+            indexer_module.open_image = counted
+            run = threading.Thread(target=lambda: result.update(summary=lib.index([folder], workers=2)))
+            run.start()
+            try:
+                for _ in range(600):  # up to the read-ahead, photos decode though nothing is encoded yet
+                    if len(decoded) == 8:
+                        break
+                    threading.Event().wait(0.05)
+                assert len(decoded) == 8 and SlowToLoadPhotos.started.is_set()
+            finally:
+                SlowToLoadPhotos.ready.set()
+                run.join(60)
+                indexer_module.open_image = real_open
+            assert result["summary"].indexed == 8 and SlowToLoadPhotos.preprocessed_while_loading == 0
+            assert len(lib.search("a photo", show_all=True, limit=20, stack=False)) == 8
+    finally:
+        unregister_embedder("fake-slow-photos")

@@ -151,6 +151,7 @@ class Embedder:
         with self._start_lock:  # not self._lock: the load holds that one for seconds
             if self._loaded is not None or self._loader is not None:
                 return
+            threads.numpy_blas_single_threaded()  # before the decode threads' hashes, not after the load
             self._loader = threading.Thread(target=self._load_in_background, name="photosense-model-load")
             self._loader.start()
 

@@ -12,6 +12,7 @@ from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
 from photosense.core import changes, duplicates, paths, video
 from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta
@@ -71,7 +72,8 @@ class _Ready:
     photo: Photo
     digest: bytes
     meta: PhotoMeta
-    tensors: list  # one model input for a photo; one upright PIL frame per sampled moment for a video
+    tensors: list  # a photo's model input (or its reduced image, decoded while the model loaded); one
+    # upright PIL frame per sampled moment for a video
     times: list[float] | None = None  # a video's moments, in seconds
     duration: float | None = None
     signature: tuple[np.ndarray, float] | None = None  # a photo's perceptual hashes and sharpness
@@ -309,7 +311,9 @@ class Indexer:
                 return _Ready(photo, digest, meta, [f.image for f in frames], [f.t for f in frames], info.duration)
             # at least the size the perceptual hashes are made at: they come from this one decode
             decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE))
-            tensor = self.embedder.preprocess(decoded.image)
+            # while the model loads, keep the reduced image and resize it when it is encoded: waiting
+            # here for the model's transform kept every decode thread idle for the whole load
+            tensor = decoded.image if self.embedder.loading else self.embedder.preprocess(decoded.image)
         except FileVanished:
             return _Vanished(photo)
         except PhotoSenseError:
@@ -326,7 +330,7 @@ class Indexer:
     def _store(self, ready: list[_Ready], batch_size: int) -> None:
         """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
         first (one transaction), then the vector index (fp16-rounded, as the catalog keeps them)."""
-        inputs = [self.embedder.preprocess(t) if r.times is not None else t for r in ready for t in r.tensors]
+        inputs = [self.embedder.preprocess(t) if isinstance(t, Image.Image) else t for r in ready for t in r.tensors]
         encoded = np.concatenate([self.embedder.encode_images(self.embedder.collate(inputs[i:i + batch_size]))
                                   for i in range(0, len(inputs), batch_size)])
         rounded = encoded.astype(np.float16).astype(np.float32)
