@@ -157,3 +157,21 @@ def test_photos_decode_while_the_model_loads_and_are_resized_when_encoded(tmp_pa
             assert len(lib.search("a photo", show_all=True, limit=20, stack=False)) == 8
     finally:
         unregister_embedder("fake-slow-photos")
+
+
+@pytest.mark.model
+def test_random_weights_are_the_same_in_every_process_and_leave_the_callers_rng_alone(tmp_path):
+    import torch
+
+    from photosense.core.models import build
+
+    spec = parse_spec("ViT-S-32:none" if geometry(ModelSpec("ViT-S-32:none", "random", arch="ViT-S-32"))
+                      else "ViT-B-32:none")
+    torch.manual_seed(7)
+    first = build(spec, tmp_path).model.state_dict()
+    after = torch.rand(3)
+    torch.manual_seed(123)
+    second = build(spec, tmp_path).model.state_dict()
+    torch.manual_seed(7)
+    assert torch.equal(torch.rand(3), after)  # the build drew nothing from the caller's generator
+    assert all(torch.equal(first[k], second[k]) for k in first)

@@ -203,6 +203,9 @@ class LoadedModel:
     dim: int
 
 
+RANDOM_WEIGHTS_SEED = 0  # ARCH:none models
+
+
 def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
     """Create the model on the CPU in fp32 (weights fetched or read as the spec says)."""
     open_clip = _open_clip()
@@ -229,7 +232,14 @@ def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
         if cfg.get("quick_gelu"):
             kwargs["force_quick_gelu"] = True
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(name, weights_only=True, **kwargs)
+        import torch
+
+        # random weights from a fixed seed: the same model in every process, so benchmark runs (and
+        # their text vectors, hence how far a search's kNN widens) are comparable; the caller's RNG
+        # state is left as it was
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_WEIGHTS_SEED)
+            model, _, preprocess = open_clip.create_model_and_transforms(name, weights_only=True, **kwargs)
     except Exception as err:  # also SafetensorError, UnpicklingError: a damaged or foreign file
         raise ModelUnavailable(f"Could not load the model '{spec.text}': {err}. If this is a local weights "
                                "file, check that it matches the architecture named before the colon.") from err
