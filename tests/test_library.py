@@ -318,3 +318,38 @@ def test_an_indexed_photo_that_turns_unreadable_keeps_its_id_tags_and_albums(fak
     s = lib.status()
     assert (s["photos"], s["indexed"], s["pending"], s["failed"]) == (2, 2, 0, 0)
     assert lib.check() == []
+
+
+def test_a_new_query_encodes_its_prompts_and_null_phrases_in_one_batch(fake_library, photos_dir):
+    """They share prefixes in the text tower, and one pass costs less than two; the vectors are the same."""
+    from photosense.core.calibration import Calibrator
+    from photosense.core.embedder import ensemble
+    from photosense.core.prompts import query_prompts
+
+    save(color_image("red", seed=1), photos_dir / "a.jpg")
+    save(color_image("blue", seed=2), photos_dir / "b.jpg")
+    fake_library.index([photos_dir])
+    embedder = fake_library.context.embedder
+    batches = []
+    encode = embedder.encode_texts
+
+    def counted(texts):
+        batches.append(len(texts))
+        return encode(texts)
+
+    embedder.encode_texts = counted
+    try:
+        fake_library.context.calibrator._contrast_vectors()  # the fixed background, made once per model
+        batches.clear()
+        fake_library.search("bright red -blue", limit=5)
+        prompts = len(query_prompts("bright red")) + len(query_prompts("blue"))
+        nulls = len(query_prompts("bright thing")) * 24 + len(query_prompts("thing")) * 24
+        assert batches == [prompts + nulls]
+        fake_library.search("bright red -blue", limit=5)
+        assert batches == [prompts + nulls]  # all cached now
+    finally:
+        embedder.encode_texts = encode
+    expected = ensemble(encode(query_prompts("bright red")))
+    assert np.allclose(fake_library.context.text_vector("bright red"), expected)
+    fresh = Calibrator(embedder).nulls(["bright red"])
+    assert np.allclose(fake_library.context.calibrator.nulls(["bright red"]), fresh)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photosense.core.embedder import ImageTextEmbedder, ensemble
+from photosense.core.embedder import ImageTextEmbedder, encode_ensembles, ensemble
 from photosense.core.prompts import expand, query_prompts
 
 # A tag needs this calibrated probability unless its label sets its own threshold. The labels of
@@ -81,6 +81,11 @@ class Grounding:
         return self.distance <= self.spread
 
 
+def _null_phrases(texts: Sequence[str]) -> list[str]:
+    """Each text with its last word replaced by each of NULL_WORDS."""
+    return [" ".join([*t.split()[:-1], w]) for t in texts if t.split() for w in NULL_WORDS]
+
+
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax, numerically stable."""
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -118,21 +123,23 @@ class Calibrator:
     def nulls(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts) x len(NULL_WORDS), D) null phrase vectors of query *texts*, each encoded as a
         query is (``query_prompts``, ensembled). Cached: single-word queries all share theirs."""
-        phrases = [" ".join([*t.split()[:-1], w]) for t in texts if t.split() for w in NULL_WORDS]
-        with self._lock:
-            missing = [p for p in dict.fromkeys(phrases) if p not in self._nulls]
-        if missing:
-            prompts = [query_prompts(p) for p in missing]
-            encoded = self.embedder.encode_texts([q for group in prompts for q in group])
-            bounds = np.cumsum([0] + [len(group) for group in prompts])
-            with self._lock:
-                for p, a, b in zip(missing, bounds[:-1], bounds[1:]):
-                    self._nulls[p] = ensemble(encoded[a:b])
-                while len(self._nulls) > 64 * len(NULL_WORDS):
-                    self._nulls.popitem(last=False)
+        phrases = _null_phrases(texts)
+        self.put_nulls(encode_ensembles(self.embedder, self.pending_nulls(texts)))
         with self._lock:
             return np.stack([self._nulls[p] for p in phrases]) if phrases else \
                 np.empty((0, self.embedder.dim), np.float32)
+
+    def pending_nulls(self, texts: Sequence[str]) -> dict[str, list[str]]:
+        """The prompts of the null phrases of *texts* not cached yet (for one batch with other prompts)."""
+        with self._lock:
+            return {p: query_prompts(p) for p in dict.fromkeys(_null_phrases(texts)) if p not in self._nulls}
+
+    def put_nulls(self, vectors: dict[str, np.ndarray]) -> None:
+        """Cache null phrase vectors by the phrases :meth:`pending_nulls` gave."""
+        with self._lock:
+            self._nulls.update(vectors)
+            while len(self._nulls) > 64 * len(NULL_WORDS):
+                self._nulls.popitem(last=False)
 
     def grounding(self, texts: Sequence[str], vectors: np.ndarray) -> list[Grounding]:
         """:class:`Grounding` of each query text, given its query vector (as search embeds it)."""

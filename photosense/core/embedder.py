@@ -287,3 +287,17 @@ def ensemble(vectors: np.ndarray) -> np.ndarray:
     """Mean of unit vectors, re-normalized: one embedding for a prompt ensemble (CLIP paper)."""
     mean = vectors.mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+
+def encode_ensembles(embedder: ImageTextEmbedder, groups: dict) -> dict:
+    """key -> the ensembled vector of its prompts, every prompt of every group encoded in one batch
+    (prompts that share a prefix then share its cost: ``core.text_encoding``)."""
+    groups = {key: prompts for key, prompts in groups.items() if prompts}
+    if not groups:
+        return {}
+    encoded = embedder.encode_texts([q for prompts in groups.values() for q in prompts])
+    out, at = {}, 0
+    for key, prompts in groups.items():
+        out[key] = ensemble(encoded[at:at + len(prompts)])
+        at += len(prompts)
+    return out

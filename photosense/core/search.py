@@ -49,7 +49,7 @@ class TextVectors:
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> np.ndarray:
-        key = " ".join(text.split()).lower()
+        key = _key(text)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -58,8 +58,23 @@ class TextVectors:
         if not prompts:
             raise ValueError("empty query")
         vector = ensemble(self.embedder.encode_texts(prompts))
+        self.put({key: vector})
+        return vector
+
+    def pending(self, texts: list[str]) -> dict[str, list[str]]:
+        """The prompts of those *texts* not cached yet (by cache key), for one batch with other prompts."""
         with self._lock:
-            self._cache[key] = vector
+            return {_key(t): query_prompts(t) for t in texts if _key(t) and _key(t) not in self._cache}
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Cache vectors by the keys :meth:`pending` gave."""
+        with self._lock:
+            for key, vector in vectors.items():
+                self._cache[key] = vector
+                self._cache.move_to_end(key)
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
-        return vector
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).lower()

@@ -22,7 +22,7 @@ import numpy as np
 from photosense.core import config, paths
 from photosense.core.calibration import Calibrator
 from photosense.core.catalog import Catalog, Photo
-from photosense.core.embedder import ImageTextEmbedder, create_embedder
+from photosense.core.embedder import ImageTextEmbedder, create_embedder, encode_ensembles
 from photosense.core.errors import ModelMismatch, NotInLibrary
 from photosense.core.events import Embedded, Event
 from photosense.core.lock import WriterLock
@@ -115,10 +115,23 @@ class LibraryContext:
 
     def text_vector(self, text: str) -> np.ndarray:
         """A query text's prompt-ensembled unit vector (cached: search as you type repeats itself)."""
+        return self._query_vectors()(text)
+
+    def prepare_texts(self, texts: list[str]) -> None:
+        """Encode what a search of these query *texts* will need and is not cached (their prompts and
+        their null phrases) in one batch: they share prefixes, and one pass costs less than two."""
+        vectors, calibrator = self._query_vectors(), self.calibrator
+        groups = {**{("query", k): v for k, v in vectors.pending(texts).items()},
+                  **{("null", k): v for k, v in calibrator.pending_nulls(texts).items()}}
+        encoded = encode_ensembles(self.embedder, groups)
+        vectors.put({k: v for (kind, k), v in encoded.items() if kind == "query"})
+        calibrator.put_nulls({k: v for (kind, k), v in encoded.items() if kind == "null"})
+
+    def _query_vectors(self) -> TextVectors:
         with self.state_lock:
             if self._text_vectors is None:
                 self._text_vectors = TextVectors(self.embedder)
-        return self._text_vectors(text)
+            return self._text_vectors
 
     # -- vectors ----------------------------------------------------------------------------
 

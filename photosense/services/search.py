@@ -186,6 +186,8 @@ class SearchService:
     def compile(self, query: Query) -> CompiledQuery:
         """Embed a parsed query's terms."""
         calibrator = self.ctx.calibrator if (query.positive or query.negative) else None
+        if calibrator is not None:  # every term's prompts and null phrases in one batch
+            self.ctx.prepare_texts([t.text for t in (*query.positive, *query.negative)])
         vector = background = None
         if query.positive:
             terms = np.stack([self.ctx.text_vector(t.text) for t in query.positive])
