@@ -63,8 +63,9 @@ class TextVectors:
 
     def pending(self, texts: list[str]) -> dict[str, list[str]]:
         """The prompts of those *texts* not cached yet (by cache key), for one batch with other prompts."""
+        keys = {_key(t): t for t in texts if _key(t)}
         with self._lock:
-            return {_key(t): query_prompts(t) for t in texts if _key(t) and _key(t) not in self._cache}
+            return {key: query_prompts(t) for key, t in keys.items() if key not in self._cache}
 
     def put(self, vectors: dict[str, np.ndarray]) -> None:
         """Cache vectors by the keys :meth:`pending` gave."""

@@ -74,8 +74,8 @@ def prefix_groups(tokens: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray
     for row in order.tolist():
         if groups:
             rows, length = groups[-1]
-            first = tokens[rows[0], :width]
-            common = int(np.argmax(first != tokens[row, :width])) if (first != tokens[row, :width]).any() else width
+            differs = tokens[rows[0], :width] != tokens[row, :width]
+            common = int(np.argmax(differs)) if differs.any() else width
             joined = min(length, common, int(ends[row]) - 1)
             # a group never gives up prefix tokens its members already share, except to pair a lone row
             if joined >= MIN_PREFIX and (joined == length or len(rows) == 1):
