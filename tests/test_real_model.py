@@ -109,7 +109,7 @@ def test_trimmed_text_encoding_matches_the_full_context(tmp_path):
     assert np.allclose(emb.encode_texts(texts), full, atol=1e-5)
 
 
-def test_prompts_that_share_a_prefix_encode_it_once_and_match_the_full_context(tmp_path):
+def test_prompts_packed_in_a_prefix_tree_encode_each_prefix_once_and_match_the_full_context(tmp_path, monkeypatch):
     import torch
 
     from photosense.core import text_encoding
@@ -123,18 +123,32 @@ def test_prompts_that_share_a_prefix_encode_it_once_and_match_the_full_context(t
     texts = [q for w in NULL_WORDS for q in query_prompts("dark red " + w)]
     texts += ["a grayscale picture of the ankle boot on a plain background.", "bag", "sunset", "bag"]
     tokens = loaded.tokenizer(texts)
-    ends = (tokens.argmax(dim=-1) + 1).numpy()
-    groups = text_encoding.prefix_groups(tokens.numpy(), ends)
-    assert sorted(i for rows, _ in groups for i in rows.tolist()) == list(range(len(texts)))
-    big = [(rows, n) for rows, n in groups if len(rows) >= 24]
-    assert len(big) == 3 and all(n == 6 for _, n in big)  # <start> a photo of dark red | thing . <end>
-    for rows, n in groups:
-        assert all((tokens[r, :n] == tokens[rows[0], :n]).all() and n < ends[r] for r in rows.tolist())
+    ends = (tokens.argmax(dim=-1) + 1).tolist()
+    rows = [r[:n] for r, n in zip(tokens.tolist(), ends)]
+    trees = text_encoding.packed_trees(rows)
+    assert sorted(i for _, members in trees for i in members) == list(range(len(texts)))
+    (tree, members), = trees  # 79 short prompts fit one packed pass
+    for row, end in zip(members, tree.ends):  # each prompt ends at a node whose ancestry spells it
+        path = [end]
+        while tree.parents[path[-1]] >= 0:
+            path.append(tree.parents[path[-1]])
+        assert [tree.tokens[i] for i in reversed(path)] == rows[row]
+        assert [tree.depths[i] for i in reversed(path)] == list(range(len(rows[row])))
+        assert (tree.ancestry()[end] == np.isin(np.arange(len(tree)), path)).all()
+    # <start> a photo of dark red | thing . <end>: each template's prefix once, not 24 times
+    assert len(tree) < 0.4 * sum(map(len, rows))
+    assert tree.ends[members.index(len(texts) - 1)] == tree.ends[members.index(len(texts) - 3)]  # "bag" twice
+    small = text_encoding.packed_trees(rows, limit=40)
+    assert len(small) > 1 and all(len(t) <= 40 for t, _ in small)
+    assert sorted(i for _, members in small for i in members) == list(range(len(texts)))
     shared = text_encoding.shared_prefix_encoder(loaded.model)
     with torch.inference_mode():
         full = loaded.model.encode_text(tokens).float()
         fast = shared(tokens).float()
+        monkeypatch.setattr(text_encoding, "MAX_PACKED", 40)  # several passes
+        passes = text_encoding.shared_prefix_encoder(loaded.model)(tokens).float()
     assert torch.nn.functional.cosine_similarity(full, fast, dim=-1).min().item() > 0.99999
+    assert torch.nn.functional.cosine_similarity(full, passes, dim=-1).min().item() > 0.99999
     assert emb._encode_text.__qualname__.startswith("shared_prefix_encoder")  # what the embedder uses
 
 

@@ -133,6 +133,7 @@ class Embedder:
         self._load_error: BaseException | None = None
         self._geometry = geometry(self.spec)  # known from the config: decoding need not wait for the load
         self._encode_text: Any = None
+        self._tokenize: Any = None
         self._split: preprocess.SplitPreprocess | None = None
         self.device = "cpu"
         self.precision = "fp32"
@@ -192,11 +193,12 @@ class Embedder:
                 try:
                     loaded.model.to(device=device, dtype=dtype)
                     encode_text = text_encoding.verified(loaded) or loaded.model.encode_text
+                    tokenize = text_encoding.verified_tokenizer(loaded)
                 except Exception as err:  # e.g. CUDA out of memory
                     raise ModelUnavailable(f"Could not run the model '{self.spec}' on {device} ({precision}): "
                                            f"{err}. Try --device cpu.") from err
                 self.device, self.precision, self._dtype = device, precision, dtype
-                self._encode_text = encode_text
+                self._encode_text, self._tokenize = encode_text, tokenize
                 self._split = preprocess.split(loaded.preprocess)
                 log.info("model %s on %s (%s), %d-d embeddings", self.spec, device, precision, loaded.dim)
                 if self._geometry is not None and self._geometry != (loaded.image_size, loaded.dim):
@@ -269,9 +271,9 @@ class Embedder:
         """Texts -> (N, D) unit vectors."""
         import torch
 
-        loaded = self.load()
+        self.load()
         with torch.inference_mode():
-            tokens = loaded.tokenizer(list(texts)).to(self.device)
+            tokens = self._tokenize(list(texts)).to(self.device)
             return self._normalized(self._encode_text(tokens))
 
     @staticmethod

@@ -8,17 +8,18 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# A batch is split into groups of prompts that share at least MIN_PREFIX tokens (the start token
-# included: "a photo of red thing." and "a photo of red object." share 5) and each group's prefix runs
-# through the tower once; only the rest of each prompt runs per prompt, attending to the prefix's keys
-# and values. The tower is causal, so this is exact. It pays when the shared tokens are a large part
-# of the batch: a query's null phrases (core/calibration.py) are 72 prompts in 3 templates with
-# about 60 % of their tokens shared. Batches under MIN_BATCH prompts, or where less than MIN_SHARED
-# of the tokens would be saved, take the trimmed path.
-MIN_PREFIX = 4
-MIN_BATCH = 8
-MIN_SHARED = 0.3
-
+# A batch of prompts runs through the tower as one packed sequence: a prefix tree of the prompts'
+# tokens, each distinct prefix once ("a photo of red thing." and "a photo of red object." share
+# "<start> a photo of red"), every token attending to its ancestors in the tree (its own prompt's
+# earlier tokens: the tower is causal, so this is exact) and nothing else. No padding is computed and
+# no shared prefix twice: a query's 72 null phrases (core/calibration.py) cost about a third of their
+# padded batch. Attention over a packed pass is quadratic in its length, so a big batch is cut into
+# passes of at most MAX_PACKED tokens (whole prompts, sorted so that neighbours share prefixes).
+MAX_PACKED = 384
+# A pass is padded to a multiple of PACK_STEP tokens (pads attend only to themselves): the CPU's
+# matrix kernels are compiled per shape, and a new length costs ~12 ms more than a known one, more
+# than the padding (a query's null phrases are 230-260 tokens: a handful of lengths recur).
+PACK_STEP = 32
 
 def trimmed_encoder(model: Any) -> Any:
     """A text encoder that stops at the longest prompt instead of the full context (77 tokens).
@@ -44,99 +45,113 @@ def trimmed_encoder(model: Any) -> Any:
 
 
 def shared_prefix_encoder(model: Any) -> Any:
-    """The trimmed encoder, plus shared prefixes encoded once (see MIN_PREFIX); None if the model's
-    blocks are not open_clip's plain self-attention blocks."""
+    """The trimmed encoder for one prompt; batches packed into prefix trees (see MAX_PACKED). None if
+    the model is not open_clip's CLIP; the trimmed encoder alone if its blocks are not open_clip's plain
+    self-attention blocks."""
     trimmed = trimmed_encoder(model)
     blocks = list(getattr(model.transformer, "resblocks", [])) if trimmed is not None else []
     if not blocks or not all(_plain_block(b) for b in blocks):
         return trimmed
 
     def encode(tokens):
-        ends = (tokens.argmax(dim=-1) + 1).cpu().numpy()
-        if len(tokens) < MIN_BATCH:
+        if len(tokens) < 2:
             return trimmed(tokens)
-        groups = prefix_groups(tokens.cpu().numpy(), ends)
-        saved = sum((len(rows) - 1) * length for rows, length in groups)
-        if saved < MIN_SHARED * ends.sum():
-            return trimmed(tokens)
-        return _encode_grouped(model, blocks, tokens, ends, groups)
+        import torch
+
+        ends = (tokens.argmax(dim=-1) + 1).tolist()
+        rows = [r[:n] for r, n in zip(tokens.tolist(), ends)]
+        out = [None] * len(rows)
+        for tree, members in packed_trees(rows):
+            for row, vector in zip(members, _encode_tree(model, blocks, tree, tokens.device)):
+                out[row] = vector
+        return torch.stack(out)
 
     return encode
 
 
-def prefix_groups(tokens: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """(rows, prefix length) groups covering every row: rows that share their first *length* tokens
-    (at least MIN_PREFIX, and short of each row's end-of-text token); rows sharing less stand alone
-    with all but their last token as the prefix."""
-    width = int(ends.max())
-    order = np.lexsort(tokens[:, :width].T[::-1])  # sorted rows: long shared prefixes become neighbours
-    groups: list[tuple[list[int], int]] = []
-    for row in order.tolist():
-        if groups:
-            rows, length = groups[-1]
-            differs = tokens[rows[0], :width] != tokens[row, :width]
-            common = int(np.argmax(differs)) if differs.any() else width
-            joined = min(length, common, int(ends[row]) - 1)
-            # a group never gives up prefix tokens its members already share, except to pair a lone row
-            if joined >= MIN_PREFIX and (joined == length or len(rows) == 1):
-                rows.append(row)
-                groups[-1] = (rows, joined)
-                continue
-        groups.append(([row], int(ends[row]) - 1))
-    return [(np.asarray(rows), length) for rows, length in groups]
+class PrefixTree:
+    """Token sequences as a tree of their distinct prefixes: node i is a token at a depth (its position)
+    under a parent node (-1 at the root); parents come before their children."""
+
+    def __init__(self) -> None:
+        self.tokens: list[int] = []
+        self.depths: list[int] = []
+        self.parents: list[int] = []
+        self.ends: list[int] = []  # each added sequence's last node
+        self._children: dict[tuple[int, int], int] = {}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def cost(self, sequence: list[int]) -> int:
+        """How many nodes adding *sequence* would create."""
+        node = -1
+        for depth, token in enumerate(sequence):
+            node = self._children.get((node, token), -2)
+            if node == -2:
+                return len(sequence) - depth
+        return 0
+
+    def add(self, sequence: list[int]) -> None:
+        node = -1
+        for depth, token in enumerate(sequence):
+            child = self._children.get((node, token))
+            if child is None:
+                child = len(self.tokens)
+                self._children[(node, token)] = child
+                self.tokens.append(token)
+                self.depths.append(depth)
+                self.parents.append(node)
+            node = child
+        self.ends.append(node)
+
+    def ancestry(self) -> np.ndarray:
+        """(nodes, nodes) bool: True where the column is the row's ancestor or the row itself."""
+        n = len(self.tokens)
+        mask = np.zeros((n, n), bool)
+        for i, parent in enumerate(self.parents):
+            if parent >= 0:
+                mask[i, :parent + 1] = mask[parent, :parent + 1]
+            mask[i, i] = True
+        return mask
 
 
-def _encode_grouped(model: Any, blocks: list, tokens: Any, ends: np.ndarray,
-                    groups: list[tuple[np.ndarray, int]]) -> Any:
+def packed_trees(rows: list[list[int]], limit: int | None = None) -> list[tuple[PrefixTree, list[int]]]:
+    """(tree, the row numbers it holds, in the order of its ``ends``) covering every row once; each
+    tree has at most *limit* (MAX_PACKED) nodes unless one row alone is longer."""
+    limit = MAX_PACKED if limit is None else limit
+    trees: list[tuple[PrefixTree, list[int]]] = []
+    for i in sorted(range(len(rows)), key=lambda i: rows[i]):
+        if not trees or (len(trees[-1][0]) + trees[-1][0].cost(rows[i]) > limit and trees[-1][1]):
+            trees.append((PrefixTree(), []))
+        tree, members = trees[-1]
+        tree.add(rows[i])
+        members.append(i)
+    return trees
+
+
+def _encode_tree(model: Any, blocks: list, tree: PrefixTree, device: Any) -> Any:
+    """The projected features at each of *tree*'s sequence ends, in order."""
     import torch
     import torch.nn.functional as F
 
-    device = tokens.device
     cast = model.transformer.get_cast_dtype()
-    lengths = [length for _, length in groups]
-    width_p = max(lengths)
-    prefixes = torch.zeros((len(groups), width_p), dtype=tokens.dtype, device=device)
-    group_of = np.empty(len(tokens), np.int64)
-    prefix_len = np.empty(len(tokens), np.int64)
-    for g, (rows, length) in enumerate(groups):
-        prefixes[g, :length] = tokens[int(rows[0]), :length]
-        group_of[rows], prefix_len[rows] = g, length
-    rest = ends - prefix_len  # tokens after the prefix, the end-of-text token last
-    width_s = int(rest.max())
-    columns = np.minimum(prefix_len[:, None] + np.arange(width_s)[None, :], tokens.shape[1] - 1)
-    suffixes = torch.gather(tokens, 1, torch.as_tensor(columns, device=device))
-    where = torch.as_tensor(columns, device=device)
-
-    # masks (True = may attend): a prefix sees its own earlier tokens; a suffix token sees its row's
-    # prefix (not the padding after it) and its own earlier tokens
-    keys_p = torch.arange(width_p, device=device)
-    own_prefix = torch.as_tensor(prefix_len, device=device)[:, None] > keys_p[None, :]
-    causal_s = torch.ones((width_s, width_s), dtype=torch.bool, device=device).tril()
-    mask_s = torch.cat([own_prefix[:, None, :].expand(-1, width_s, -1),
-                        causal_s[None].expand(len(tokens), -1, -1)], dim=2)[:, None]
-    rows_to_group = torch.as_tensor(group_of, device=device)
-
-    x_p = model.token_embedding(prefixes).to(cast) + model.positional_embedding[:width_p].to(cast)
-    x_s = model.token_embedding(suffixes).to(cast) + model.positional_embedding.to(cast)[where]
-    # prefixes and suffixes go through each linear layer as one matrix (the weights are read once a
-    # layer, which is most of the cost of small batches); only attention treats them apart
-    cut = x_p.shape[0] * width_p
-    x = torch.cat([x_p.reshape(cut, -1), x_s.reshape(-1, x_s.shape[-1])])
+    pad = -len(tree) % PACK_STEP
+    tokens = torch.as_tensor(tree.tokens + [0] * pad, device=device)[None]
+    depths = torch.as_tensor(tree.depths + [0] * pad, device=device)
+    ancestry = tree.ancestry()
+    if pad:
+        ancestry = np.pad(ancestry, (0, pad))
+        ancestry[len(tree):, len(tree):] = np.eye(pad, dtype=bool)
+    mask = torch.as_tensor(ancestry, device=device)[None, None]
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding.to(cast)[depths][None]
     for block in blocks:
-        heads = block.attn.num_heads
         qkv = F.linear(block.ln_1(x), block.attn.in_proj_weight, block.attn.in_proj_bias)
-        q_p, k_p, v_p = _heads(qkv[:cut].view(len(groups), width_p, -1), heads)
-        q_s, k_s, v_s = _heads(qkv[cut:].view(len(tokens), width_s, -1), heads)
-        out_p = F.scaled_dot_product_attention(q_p, k_p, v_p, is_causal=True)
-        keys = torch.cat([k_p[rows_to_group], k_s], dim=2)
-        values = torch.cat([v_p[rows_to_group], v_s], dim=2)
-        out_s = F.scaled_dot_product_attention(q_s, keys, values, attn_mask=mask_s)
-        attended = torch.cat([_merge(out_p), _merge(out_s)])
-        x = x + block.ls_1(block.attn.out_proj(attended))
+        q, k, v = _heads(qkv, block.attn.num_heads)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        x = x + block.ls_1(block.attn.out_proj(_merge(attended)[None]))
         x = x + block.ls_2(block.mlp(block.ln_2(x)))
-    x_s = model.ln_final(x[cut:].view(len(tokens), width_s, -1))
-    pooled = x_s[torch.arange(len(tokens), device=device), torch.as_tensor(rest - 1, device=device)]
-    return _project(model, pooled)
+    return _project(model, model.ln_final(x[0, torch.as_tensor(tree.ends, device=device)]))
 
 
 def _heads(qkv: Any, heads: int) -> tuple[Any, Any, Any]:
@@ -196,3 +211,59 @@ def verified(loaded: Any) -> Any:
             return encode
         log.debug("%s differs from encode_text (cosine %.6f): not used", make.__name__, cos)
     return None
+
+
+def word_cached_tokenizer(tokenizer: Any) -> Any:
+    """open_clip's ``SimpleTokenizer`` with each word's tokens remembered: a search's null phrases are
+    75 prompts made of a dozen distinct words, and cleaning and splitting each prompt (ftfy, regex)
+    costs ~40 us. Exact for printable ASCII, where no cleaning step and no token crosses a space;
+    other texts (and other tokenizers: None) take the tokenizer's own path."""
+    from open_clip.tokenizer import SimpleTokenizer
+
+    if type(tokenizer) is not SimpleTokenizer or tokenizer.reduction_fn is not None \
+            or tokenizer.clean_fn.__name__ not in ("_clean_lower", "_clean_whitespace"):
+        return None
+    import torch
+
+    words: dict[str, list[int]] = {}
+    sot, eot, width = tokenizer.sot_token_id, tokenizer.eot_token_id, tokenizer.context_length
+
+    def encode(text: str) -> list[int]:
+        if not (text.isascii() and text.isprintable()):
+            return tokenizer.encode(text)
+        out: list[int] = []
+        for word in text.split():
+            ids = words.get(word)
+            if ids is None:
+                ids = tokenizer.encode(word)
+                if len(words) < 100_000:  # a bound for a long-running app: ~10 MB
+                    words[word] = ids
+            out += ids
+        return out
+
+    def tokenize(texts: str | list[str]) -> Any:
+        texts = [texts] if isinstance(texts, str) else texts
+        result = torch.zeros(len(texts), width, dtype=torch.long)
+        for i, text in enumerate(texts):
+            tokens = [sot, *encode(text), eot]
+            if len(tokens) > width:
+                tokens = tokens[:width]
+                tokens[-1] = eot
+            result[i, :len(tokens)] = torch.tensor(tokens)
+        return result
+
+    return tokenize
+
+
+def verified_tokenizer(loaded: Any) -> Any:
+    """:func:`word_cached_tokenizer` where it reproduces the model's own tokenizer on a probe, else that
+    tokenizer."""
+    fast = word_cached_tokenizer(loaded.tokenizer)
+    if fast is None:
+        return loaded.tokenizer
+    probe = ["a photo of red thing.", "It's  my DOG's toy!", "invoice 4471 -- gate B12", "Tom &amp; Jerry",
+             "IMG_2041.jpg", "  spaced\tout  ", "café crème", "word " * 90]
+    if all((fast([t]) == loaded.tokenizer([t])).all() for t in probe):
+        return fast
+    log.debug("the word-cached tokenizer differs from the model's: not used")
+    return loaded.tokenizer
