@@ -124,14 +124,10 @@ class VisualEvidence:
             allowed = self.ctx.catalog.vector_ids_of(self.ctx.model_id(), allowed)
         k = limit if show_all and not compiled.negatives else 2 * limit
         total = len(vectors) if allowed is None else len(allowed)
-        fetched: dict[int, np.ndarray] = {}  # a wider round fetches only the vectors it adds (~20 us each)
         while True:
             with vectors.locked():  # hits and their vectors from one state (live sync removes photos)
                 ids, scores = vectors.search(compiled.vector, k, allowed=allowed)
-                new = [i for i in ids.tolist() if i not in fetched]
-                if new:
-                    fetched.update(zip(new, vectors.vectors(new)))
-            found = np.stack([fetched[i] for i in ids.tolist()]) if len(ids) else None
+                found = vectors.vectors(ids) if len(ids) else None
             if found is None:
                 keep = np.zeros(0, bool)
             elif show_all:
@@ -140,10 +136,12 @@ class VisualEvidence:
                 keep = compiled.assess(calibrator, found)[1]
             items = to_items(self.ctx.catalog, ids[keep], scores[keep])
             # the cut-off is per photo (its own background), so a few passing photos can sit below
-            # failing ones: look further while the tail still yields some, up to 16x the limit
+            # failing ones: look further while the tail still yields some, up to 16x the limit. The next
+            # round is sized by this one's yield (one kNN of k costs about as much as all smaller ones)
             if len(items.ids) >= limit or k >= total or k >= 16 * limit or not keep[len(keep) // 2:].any():
                 break
-            k *= 2
+            k = max(2 * k, int(1.5 * k * limit / max(len(items.ids), 1)))
+            k = 16 * limit if k > 12 * limit else k  # not a last round for the few left to 16x
         return Ranked(self.name, items.ids[:limit], items.scores[:limit], items.moments)
 
 
