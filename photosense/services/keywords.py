@@ -94,7 +94,7 @@ def tied_ranks(ranked: Sequence[tuple[int, float]]) -> dict[int, int]:
     out: dict[int, int] = {}
     previous, rank = None, 0
     for n, (i, score) in enumerate(ranked):
-        if previous is None or not np.isclose(score, previous, rtol=1e-9, atol=1e-12):
+        if previous is None or abs(score - previous) > 1e-12 + 1e-9 * abs(previous):  # np.isclose's rule
             previous, rank = score, n
         out[i] = rank
     return out
