@@ -395,11 +395,12 @@ class _Float16Rows:
 
     def save(self, path: Path, ids: np.ndarray, chunk: int = 8192) -> None:
         """Write the rows of *ids* in order as one .npy file, a chunk at a time (no second copy in memory)."""
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(ids), self._matrix.shape[1]))
-        for start in range(0, len(ids), chunk):
-            out[start:start + chunk] = self.rows(ids[start:start + chunk])
-        out.flush()
-        del out
+        with open(path, "wb") as fh:  # plain writes: a memory map would count the whole file as resident
+            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+                                                      "fortran_order": False,
+                                                      "shape": (len(ids), self._matrix.shape[1])})
+            for start in range(0, len(ids), chunk):
+                fh.write(np.ascontiguousarray(self.rows(ids[start:start + chunk]), dtype="<f2").tobytes())
 
     def put(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         rows = []
