@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,12 +151,34 @@ def hash_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # -- candidates -----------------------------------------------------------------------------------
 
+class Embedded:
+    """Unit vectors of photos in one matrix (float16 or float32), looked up by photo id (as float32)."""
+
+    def __init__(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        self.ids, self.matrix = ids, matrix
+        self._row = {i: n for n, i in enumerate(ids.tolist())}
+
+    def __getitem__(self, photo_id: int) -> np.ndarray:
+        return self.matrix[self._row[photo_id]].astype(np.float32)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
 def neighbour_pairs(vectors: np.ndarray, min_cosine: float = CANDIDATE_COSINE, cell_size: int = CELL_SIZE,
                     probes: int = PROBES, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows (a, b, cosine), a < b, of unit *vectors* whose cosine is at least *min_cosine*, found through an
     inverted file: rows are put in the cell of their nearest k-means centre, and each row is compared
-    with the members of its *probes* nearest cells (a pair across a border is found from either side)."""
-    x = np.ascontiguousarray(vectors, np.float32)
+    with the members of its *probes* nearest cells (a pair across a border is found from either side).
+    float16 *vectors* stay float16 (half the memory): the rows a step needs are made float32 for it."""
+    x = vectors if vectors.dtype == np.float16 else np.ascontiguousarray(vectors, np.float32)
+
+    def f32(rows: np.ndarray) -> np.ndarray:
+        return rows.astype(np.float32, copy=False)
+
     n = len(x)
     cells = max(1, n // cell_size)
     probes = min(probes, cells)
@@ -164,7 +186,7 @@ def neighbour_pairs(vectors: np.ndarray, min_cosine: float = CANDIDATE_COSINE, c
     if cells == 1:
         top = np.zeros((n, 1), np.int64)
     else:
-        sample = x[rng.choice(n, min(n, 40 * cells), replace=False)]
+        sample = f32(x[rng.choice(n, min(n, 40 * cells), replace=False)])
         centres = sample[rng.choice(len(sample), cells, replace=False)].copy()
         for _ in range(8):  # Lloyd's iterations on a sample (spherical k-means)
             nearest = np.argmax(sample @ centres.T, axis=1)
@@ -174,7 +196,7 @@ def neighbour_pairs(vectors: np.ndarray, min_cosine: float = CANDIDATE_COSINE, c
             centres = np.where(norms > 0, sums / np.maximum(norms, 1e-12), centres)
         top = np.empty((n, probes), np.int64)
         for start in range(0, n, 16384):
-            sims = x[start:start + 16384] @ centres.T
+            sims = f32(x[start:start + 16384]) @ centres.T
             part = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
             order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1)
             top[start:start + 16384] = np.take_along_axis(part, order, axis=1)
@@ -188,7 +210,7 @@ def neighbour_pairs(vectors: np.ndarray, min_cosine: float = CANDIDATE_COSINE, c
         queries = probing[probe_bounds[c]:probe_bounds[c + 1]] // probes
         if not len(inside) or not len(queries):
             continue
-        sims = x[queries] @ x[inside].T
+        sims = f32(x[queries]) @ f32(x[inside]).T
         qi, mi = np.nonzero(sims >= min_cosine)
         a, b = queries[qi], inside[mi]
         keep = a != b

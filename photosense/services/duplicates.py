@@ -198,28 +198,20 @@ class Duplicates:
             out += [sorted(s) for s in by_content.values() if len(s) > 1]
         return out
 
-    def _embeddings(self, ids: list[int]) -> dict[int, np.ndarray]:
-        """Photo id -> its stored unit vector (photos without one left out), read from the catalog."""
+    def _embeddings(self, ids: list[int]) -> dup.Embedded:
+        """The stored unit vectors of photos *ids* (photos without one left out)."""
         model_id = self._ctx.model_id()
         if model_id is None or not ids:
-            return {}
-        dim = self._catalog.model_dim(model_id)
-        out: dict[int, np.ndarray] = {}
-        wanted = set(ids)
-        # most of a library: one pass over every vector beats thousands of IN (...) look-ups
-        for found, matrix in self._catalog.iter_vectors(model_id, dim, ids=None if len(ids) > 2000 else ids):
-            matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-            out.update((i, row) for i, row in zip(found.tolist(), matrix) if i in wanted)
-        return out
+            return dup.Embedded(np.empty(0, np.int64), np.empty((0, 0), np.float32))
+        return dup.Embedded(*self._catalog.vector_matrix(model_id, self._catalog.model_dim(model_id), ids))
 
     @staticmethod
-    def _candidates(embedded: dict[int, np.ndarray], items: dict[int, dup.Item]) -> dict[tuple[int, int], float]:
+    def _candidates(embedded: dup.Embedded, items: dict[int, dup.Item]) -> dict[tuple[int, int], float]:
         """(a, b) -> cosine for embedding neighbours above the gate, and for photos shot within a burst gap."""
-        if not embedded:
+        if not len(embedded):
             return {}
-        ids = np.fromiter(embedded, np.int64, len(embedded))
-        matrix = np.stack([embedded[i] for i in ids.tolist()])
-        a, b, cos = dup.neighbour_pairs(matrix)
+        ids = embedded.ids
+        a, b, cos = dup.neighbour_pairs(embedded.matrix)
         pairs = {(int(x), int(y)): float(c) for x, y, c in zip(ids[a].tolist(), ids[b].tolist(), cos.tolist())}
         timed = sorted((items[i].taken, i) for i in embedded if items[i].taken is not None)
         for (ta, x), (tb, y) in zip(timed, timed[1:]):
