@@ -207,11 +207,15 @@ class SearchService:
         query = parse(text or "")
         if not (query.positive or query.negative or query.filters):
             raise UsageError("The search query is empty.")
+        if self.ctx.model_id() is None:
+            return []  # nothing indexed yet
+        # the model before the vector index: loading a model briefly holds a float32 copy of it (600 MB
+        # for ViT-B-32), which then never sits on top of the index (300 MB per 100k photos)
+        compiled = self.compile(query)
         vectors = self.ctx.vectors()
         if vectors is None or len(vectors) == 0:
             return []
         allowed = np.asarray(self.catalog.filter_photo_ids(query.filters), np.int64) if query.filters else None
-        compiled = self.compile(query)
         stack = self.stacking if stack is None else stack
         if compiled.vector is None:  # filters (and maybe negatives) only: newest first
             return self._listing(compiled, allowed, limit, stack)
