@@ -101,8 +101,10 @@ def test_trimmed_text_encoding_matches_the_full_context(tmp_path):
 
     emb = Embedder(TINY_MODEL, tmp_path, device="cpu", precision="fp32")  # exact comparison: no bf16
     loaded = emb.load()
-    assert emb._encode_text is not loaded.model.encode_text  # the fast path is in use
+    assert emb._encode_text is None  # chosen on first use: indexing never needs it
     texts = ["a photo of a sneaker.", "bag", "a grayscale picture of the ankle boot on a plain background."]
+    emb.encode_texts(["x"])
+    assert emb._encode_text is not loaded.model.encode_text  # the fast path is in use
     with torch.inference_mode():
         full = loaded.model.encode_text(loaded.tokenizer(texts)).float()
     full = (full / full.norm(dim=-1, keepdim=True)).numpy()
@@ -149,6 +151,7 @@ def test_prompts_packed_in_a_prefix_tree_encode_each_prefix_once_and_match_the_f
         passes = text_encoding.shared_prefix_encoder(loaded.model)(tokens).float()
     assert torch.nn.functional.cosine_similarity(full, fast, dim=-1).min().item() > 0.99999
     assert torch.nn.functional.cosine_similarity(full, passes, dim=-1).min().item() > 0.99999
+    emb.encode_texts(["x"])
     assert emb._encode_text.__qualname__.startswith("shared_prefix_encoder")  # what the embedder uses
 
 
@@ -165,10 +168,16 @@ def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir
     save(gradient(seed=7, width=80), a)  # edited: pending again
     save(gradient(seed=2), photos_dir / "b.jpg")
 
-    def out_of_memory(_loaded):
-        raise RuntimeError("CUDA error: out of memory")
+    import torch
 
-    monkeypatch.setattr("photosense.core.text_encoding.verified", out_of_memory)
+    move = torch.nn.Module.to
+
+    def out_of_memory(module, *args, **kwargs):
+        if "dtype" in kwargs:  # the embedder's move to its device and precision, after open_clip built it
+            raise RuntimeError("CUDA error: out of memory")
+        return move(module, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "to", out_of_memory)
     with Library.open(library_dir) as lib:
         with pytest.raises(ModelUnavailable, match="out of memory.*--device cpu"):
             lib.index()

@@ -198,9 +198,16 @@ class LoadedModel:
 
     model: Any
     preprocess: Any  # PIL image -> normalized tensor (the model config's size, mean and std)
-    tokenizer: Any
+    make_tokenizer: Callable[[], Any]  # made on first use: indexing never needs it (~0.15 s)
     image_size: int
     dim: int
+    _tokenizer: Any = None
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            self._tokenizer = self.make_tokenizer()
+        return self._tokenizer
 
 
 RANDOM_WEIGHTS_SEED = 0  # ARCH:none models
@@ -244,12 +251,13 @@ def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
         raise ModelUnavailable(f"Could not load the model '{spec.text}': {err}. If this is a local weights "
                                "file, check that it matches the architecture named before the colon.") from err
     model.eval()
-    tokenizer = open_clip.get_tokenizer(name)
     size = model.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else int(size)
-    dim = int(model.text_projection.shape[1]) if getattr(model, "text_projection", None) is not None \
-        else int(model.encode_text(tokenizer(["x"])).shape[-1])
-    return LoadedModel(model, preprocess, tokenizer, size, dim)
+    loaded = LoadedModel(model, preprocess, lambda: open_clip.get_tokenizer(name), size, 0)
+    projection = getattr(model, "text_projection", None)
+    loaded.dim = int(projection.shape[1]) if getattr(projection, "shape", None) is not None \
+        else int(model.encode_text(loaded.tokenizer(["x"])).shape[-1])
+    return loaded
 
 
 def fetch_pretrained(spec: ModelSpec, cfg: dict, cache_dir: Path) -> Path:
