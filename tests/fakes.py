@@ -62,6 +62,12 @@ class FakeEmbedder:
         """4x4 RGB thumbnail as float32 (H, W, 3) in 0..255."""
         return np.asarray(image.convert("RGB").resize((4, 4), Image.Resampling.BOX), np.float32)
 
+    def preprocess_early(self, image: Image.Image):
+        return image if self.loading else self.preprocess(image)  # as the real one without a config
+
+    def settle(self, item) -> np.ndarray:
+        return self.preprocess(item) if isinstance(item, Image.Image) else item
+
     def collate(self, items: Sequence[np.ndarray]) -> np.ndarray:
         return np.stack(list(items))
 

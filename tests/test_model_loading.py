@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fakes import FakeEmbedder
@@ -157,6 +158,38 @@ def test_photos_decode_while_the_model_loads_and_are_resized_when_encoded(tmp_pa
             assert len(lib.search("a photo", show_all=True, limit=20, stack=False)) == 8
     finally:
         unregister_embedder("fake-slow-photos")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("spec", ["tiny-fashion", "tiny-fashion-wide", "ViT-B-32:none"])
+def test_photos_resized_while_the_model_loads_are_exactly_what_the_models_own_steps_make(tmp_path, spec):
+    from PIL import Image
+
+    from photosense.core import preprocess
+    from photosense.core.embedder import _Provisional
+
+    embedder = Embedder(parse_spec(spec), tmp_path)
+    rng = np.random.default_rng(3)
+    for w, h in ((500, 375), (375, 500), (640, 427), (embedder.image_size, embedder.image_size), (97, 61)):
+        image = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        early = _Provisional(image, preprocess.standard(embedder.image_size)(image))  # as made while it loads
+        assert np.array_equal(embedder.settle(early), embedder.preprocess(image))
+        assert embedder.settle(early) is early.standard  # not resized a second time
+    assert embedder._standard_holds()
+
+
+@pytest.mark.model
+def test_provisional_inputs_are_resized_again_when_the_model_steps_differ(tmp_path):
+    from PIL import Image
+
+    from photosense.core import preprocess
+    from photosense.core.embedder import _Provisional
+
+    embedder = Embedder(parse_spec("tiny-fashion"), tmp_path)
+    embedder._standard = False  # as for a model whose transform squashes or uses another filter
+    image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8))
+    early = _Provisional(image, preprocess.standard(embedder.image_size)(image) + 1)
+    assert np.array_equal(embedder.settle(early), embedder.preprocess(image))
 
 
 @pytest.mark.model

@@ -12,7 +12,6 @@ from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
 
 from photosense.core import changes, duplicates, paths, video
 from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta
@@ -311,9 +310,9 @@ class Indexer:
                 return _Ready(photo, digest, meta, [f.image for f in frames], [f.t for f in frames], info.duration)
             # at least the size the perceptual hashes are made at: they come from this one decode
             decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE))
-            # while the model loads, keep the reduced image and resize it when it is encoded: waiting
-            # here for the model's transform kept every decode thread idle for the whole load
-            tensor = decoded.image if self.embedder.loading else self.embedder.preprocess(decoded.image)
+            # while the model loads, decode threads never wait for its transform (they sat idle for
+            # the whole load): the result is provisional, made final when it is encoded
+            tensor = self.embedder.preprocess_early(decoded.image)
         except FileVanished:
             return _Vanished(photo)
         except PhotoSenseError:
@@ -330,7 +329,7 @@ class Indexer:
     def _store(self, ready: list[_Ready], batch_size: int) -> None:
         """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
         first (one transaction), then the vector index (fp16-rounded, as the catalog keeps them)."""
-        inputs = [self.embedder.preprocess(t) if isinstance(t, Image.Image) else t for r in ready for t in r.tensors]
+        inputs = [self.embedder.settle(t) for r in ready for t in r.tensors]
         encoded = np.concatenate([self.embedder.encode_images(self.embedder.collate(inputs[i:i + batch_size]))
                                   for i in range(0, len(inputs), batch_size)])
         rounded = encoded.astype(np.float16).astype(np.float32)

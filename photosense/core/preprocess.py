@@ -45,6 +45,26 @@ def split(transform: Any) -> SplitPreprocess | None:
     return SplitPreprocess(tuple(steps[:-2]), np.resize(mean, 3), np.resize(std, 3))
 
 
+def standard(size: int) -> Callable[[Image.Image], np.ndarray]:
+    """CLIP's standard image steps in PIL alone (shortest side to *size*, bicubic; centre crop; RGB), as
+    torchvision's ``Resize``/``CenterCrop`` compute them: decoding can resize while the model (and the
+    torch import its own transform needs) still loads. The embedder checks it against the model's own."""
+    def run(image: Image.Image) -> np.ndarray:
+        w, h = image.size
+        if (w, h) != (size, size) and min(w, h) != size:
+            new_w, new_h = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
+            image = image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+            w, h = new_w, new_h
+        if (w, h) != (size, size):
+            left, top = int(round((w - size) / 2.0)), int(round((h - size) / 2.0))
+            image = image.crop((left, top, left + size, top + size))
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        return np.asarray(image, dtype=np.uint8)
+
+    return run
+
+
 def stack(items: Sequence[np.ndarray]) -> np.ndarray:
     """(N, H, W, 3) uint8 from :meth:`SplitPreprocess.__call__` results."""
     return np.stack(list(items))
