@@ -274,3 +274,28 @@ def test_a_burst_within_one_second_is_a_stack_not_copies(fake_library, photos_di
     assert ("exact", ["copy-of-green-0.jpg", "green-0.jpg"]) in kinds
     planned = {os.path.basename(t["path"]) for t in fake_library.duplicates.trash(True, dry_run=True)["trashed"]}
     assert planned <= {"copy-of-green-0.jpg", "green-0.jpg"}  # only one of the two copies, never a burst frame
+
+
+def test_near_edges_decide_every_candidate_pair_as_near_pair_does_one_by_one():
+    from photosense.core import duplicates as dup
+
+    rng = np.random.default_rng(11)
+    base = rng.integers(0, 2**63, (dup.HASHES, dup.WORDS), dtype=np.uint64)
+    items = {}
+    for i in range(300):
+        flips = rng.integers(0, 2**63, (dup.HASHES, dup.WORDS), dtype=np.uint64) & \
+            rng.integers(0, 2**63, (dup.HASHES, dup.WORDS), dtype=np.uint64)  # ~1/4 of the bits differ
+        signature = None if i % 17 == 0 else (base ^ flips if i % 3 else base ^ (flips & flips >> np.uint64(3)))
+        w, h = [(4000, 3000), (3000, 4000), (4000, 2990), (None, None), (1200, 900)][i % 5]
+        taken = None if i % 4 == 0 else 1_700_000_000 + float(i % 7) + (0.0004 * (i % 3))
+        items[i * 10] = dup.Item(i * 10, f"p{i}.jpg", w, h, 1000, taken=taken, signature=signature,
+                                 precise=bool(i % 2))
+    ids = list(items)
+    pairs = {(a, b): float(rng.uniform(0.85, 1.0)) for a, b in
+             (sorted(rng.choice(ids, 2, replace=False).tolist()) for _ in range(4000))}
+    expected = sorted((a, b, int(dup.hash_distance(items[a].signature, items[b].signature)))
+                      for (a, b), cos in pairs.items() if dup.near_pair(items[a], items[b], cos))
+    assert expected  # the data has both outcomes
+    assert len(expected) < len(pairs) / 2
+    assert sorted(dup.near_edges(items, pairs, chunk=97)) == expected
+    assert dup.near_edges(items, {}) == []

@@ -133,8 +133,7 @@ class Duplicates:
         embedded = self._embeddings(units)
         pairs = self._candidates(embedded, items)
         self._fill_signatures(items, {i for pair in pairs for i in pair})
-        near_edges = [(a, b, int(dup.hash_distance(items[a].signature, items[b].signature)))
-                      for (a, b), cos in pairs.items() if dup.near_pair(items[a], items[b], cos)]
+        near_edges = dup.near_edges(items, pairs)
 
         def linked(a: int, b: int) -> bool:
             return dup.near_pair(items[a], items[b], float(embedded[a] @ embedded[b]))
