@@ -25,4 +25,4 @@ def test_wheel_contains_modules_and_the_bundled_model(tmp_path):
     samples = {f"photosense/resources/samples/{p.name}" for p in (REPO / "resources" / "samples").glob("*.jpg")}
     assert len(samples) == 200 and samples <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
-    assert b"photosense = photosense.__main__:main" in entry_points
+    assert b"photosense = photosense.__main__:run" in entry_points

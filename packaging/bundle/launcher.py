@@ -1,9 +1,7 @@
 """The bundle's entry script: PyInstaller freezes this into dist/PhotoSense/photosense."""
 from __future__ import annotations
 
-import sys
-
-from photosense.__main__ import main
+from photosense.__main__ import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
