@@ -142,14 +142,24 @@ def sharpness(gray: Image.Image) -> float:
 def hash_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Smallest Hamming distance between signatures a and b, (..., HASHES, WORDS) uint64 each: frame to
     frame, and each frame to the other's windows."""
-    a = np.ascontiguousarray(a, np.uint64)
-    b = np.ascontiguousarray(b, np.uint64)
-    pairs = np.ascontiguousarray(np.concatenate([a[..., :1, :] ^ b, b[..., :1, :] ^ a[..., 1:, :]], axis=-2))
-    if hasattr(np, "bitwise_count"):  # NumPy 2: a popcount instruction, 8x fewer steps than bytes in a table
-        bits = np.bitwise_count(pairs).sum(axis=-1, dtype=np.int64)
-    else:
-        bits = _POPCOUNT[pairs.view(np.uint8)].reshape(*pairs.shape[:-1], 8 * pairs.shape[-1]).sum(axis=-1)
-    return bits.min(axis=-1)
+    a = np.asarray(a, np.uint64)
+    b = np.asarray(b, np.uint64)
+    best = _bits(a[..., :1, :] ^ b).min(axis=-1)
+    if a.shape[-2] > 1:
+        best = np.minimum(best, _bits(b[..., :1, :] ^ a[..., 1:, :]).min(axis=-1))
+    return best.astype(np.int64)
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    """Set bits of (..., WORDS) uint64 -> (...); word by word, which NumPy does far faster than a sum
+    over a short last axis (a burst's half a million pairs: 0.86 -> 0.1 s)."""
+    if hasattr(np, "bitwise_count"):  # NumPy 2: a popcount instruction
+        counts = np.bitwise_count(x)
+        total = counts[..., 0].astype(np.uint16)
+        for word in range(1, counts.shape[-1]):
+            total += counts[..., word]
+        return total
+    return _POPCOUNT[np.ascontiguousarray(x).view(np.uint8)].reshape(*x.shape[:-1], 8 * x.shape[-1]).sum(axis=-1)
 
 
 # -- candidates -----------------------------------------------------------------------------------
