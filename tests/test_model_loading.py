@@ -172,9 +172,12 @@ def test_photos_resized_while_the_model_loads_are_exactly_what_the_models_own_st
     rng = np.random.default_rng(3)
     for w, h in ((500, 375), (375, 500), (640, 427), (embedder.image_size, embedder.image_size), (97, 61)):
         image = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
-        early = _Provisional(image, preprocess.standard(embedder.image_size)(image))  # as made while it loads
+        size = embedder.image_size
+        early = _Provisional(image, preprocess.standard(size)(image), size)  # as made while it loads
         assert np.array_equal(embedder.settle(early), embedder.preprocess(image))
         assert embedder.settle(early) is early.standard  # not resized a second time
+        other = _Provisional(image, preprocess.standard(size + 8)(image), size + 8)  # a config that was wrong
+        assert np.array_equal(embedder.settle(other), embedder.preprocess(image))
     assert embedder._standard_holds()
 
 
@@ -188,7 +191,7 @@ def test_provisional_inputs_are_resized_again_when_the_model_steps_differ(tmp_pa
     embedder = Embedder(parse_spec("tiny-fashion"), tmp_path)
     embedder._standard = False  # as for a model whose transform squashes or uses another filter
     image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8))
-    early = _Provisional(image, preprocess.standard(embedder.image_size)(image) + 1)
+    early = _Provisional(image, preprocess.standard(embedder.image_size)(image) + 1, embedder.image_size)
     assert np.array_equal(embedder.settle(early), embedder.preprocess(image))
 
 

@@ -186,3 +186,17 @@ def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir
     with Library.open(library_dir) as lib:
         assert lib.index().indexed == 2
         assert [t.label for t in lib.tags.of(a)] == ["favourite"] and lib.albums.of(a) == ["best"]
+
+
+def test_the_word_cached_tokenizer_gives_the_models_own_tokens(tmp_path):
+    from photosense.core import text_encoding
+    from photosense.core.embedder import Embedder
+
+    loaded = Embedder(TINY_MODEL, tmp_path, device="cpu").load()
+    fast = text_encoding.word_cached_tokenizer(loaded.tokenizer)
+    assert fast is not None and text_encoding.verified_tokenizer(loaded) is not loaded.tokenizer
+    texts = ["a photo of dark red thing.", "IMG_2041 invoice 4471", "It's  my DOG's\ttoy!", "café crème",
+             "<b> caf&Atilde;&copy;", "a < b &amp;amp;amp;", "word " * 100, "", "x"]
+    for text in texts * 2:  # the second time from the remembered words
+        assert (fast([text]) == loaded.tokenizer([text])).all(), text
+    assert (fast(texts) == loaded.tokenizer(texts)).all()

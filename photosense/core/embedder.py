@@ -261,12 +261,12 @@ class Embedder:
         if not self.loading:
             return self.preprocess(image)
         size = self._geometry[0] if self._geometry is not None else None
-        return _Provisional(image, preprocess.standard(size)(image) if size else None)
+        return _Provisional(image, preprocess.standard(size)(image) if size else None, size)
 
     def settle(self, item) -> Any:
         """A :meth:`preprocess_early` result or a PIL image -> the model input :meth:`preprocess` gives."""
         if isinstance(item, _Provisional):
-            if item.standard is not None and self._standard_holds():
+            if item.standard is not None and self._standard_holds() and item.size == self.image_size:
                 return item.standard
             return self.preprocess(item.image)
         return self.preprocess(item) if isinstance(item, Image.Image) else item
@@ -323,6 +323,7 @@ class Embedder:
         loaded = self.load()
         with self._text_lock:
             if self._encode_text is None:
+                loaded.tokenizer  # noqa: B018 - made here: its own errors (a tokenizer not found) are its own
                 try:
                     self._tokenize = text_encoding.verified_tokenizer(loaded)
                     self._encode_text = text_encoding.verified(loaded) or loaded.model.encode_text
@@ -346,6 +347,7 @@ class _Provisional:
 
     image: Any
     standard: np.ndarray | None
+    size: int | None = None  # the side the config gave (the loaded model's is checked before use)
 
 
 def ensemble(vectors: np.ndarray) -> np.ndarray:

@@ -107,6 +107,22 @@ def default_workers() -> int:
     return max(2, min(32, os.cpu_count() or 2))
 
 
+def _preprocess_early(embedder: ImageTextEmbedder, image):
+    """``embedder.preprocess_early`` (embedders written before it: the image itself while loading)."""
+    early = getattr(embedder, "preprocess_early", None)
+    if early is not None:
+        return early(image)
+    return image if embedder.loading else embedder.preprocess(image)
+
+
+def _settle(embedder: ImageTextEmbedder, item):
+    """``embedder.settle`` (embedders written before it: a PIL image is preprocessed now)."""
+    settle = getattr(embedder, "settle", None)
+    if settle is not None:
+        return settle(item)
+    return embedder.preprocess(item) if hasattr(item, "getbands") else item
+
+
 def _signature(image, path: str) -> tuple[np.ndarray, float] | None:
     """The perceptual hashes and sharpness of a decoded photo (None if they cannot be made: they are
     then made later, from the file, when duplicates are looked for)."""
@@ -312,7 +328,7 @@ class Indexer:
             decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE))
             # while the model loads, decode threads never wait for its transform (they sat idle for
             # the whole load): the result is provisional, made final when it is encoded
-            tensor = self.embedder.preprocess_early(decoded.image)
+            tensor = _preprocess_early(self.embedder, decoded.image)
         except FileVanished:
             return _Vanished(photo)
         except PhotoSenseError:
@@ -329,7 +345,7 @@ class Indexer:
     def _store(self, ready: list[_Ready], batch_size: int) -> None:
         """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
         first (one transaction), then the vector index (fp16-rounded, as the catalog keeps them)."""
-        inputs = [self.embedder.settle(t) for r in ready for t in r.tensors]
+        inputs = [_settle(self.embedder, t) for r in ready for t in r.tensors]
         encoded = np.concatenate([self.embedder.encode_images(self.embedder.collate(inputs[i:i + batch_size]))
                                   for i in range(0, len(inputs), batch_size)])
         rounded = encoded.astype(np.float16).astype(np.float32)

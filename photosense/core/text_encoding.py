@@ -54,7 +54,7 @@ def shared_prefix_encoder(model: Any) -> Any:
         return trimmed
 
     def encode(tokens):
-        if len(tokens) < 2:
+        if len(tokens) < 2 or tokens.device.type != "cpu":  # a GPU runs a padded batch at once
             return trimmed(tokens)
         import torch
 
@@ -220,8 +220,9 @@ def word_cached_tokenizer(tokenizer: Any) -> Any:
     other texts (and other tokenizers: None) take the tokenizer's own path."""
     from open_clip.tokenizer import SimpleTokenizer
 
-    if type(tokenizer) is not SimpleTokenizer or tokenizer.reduction_fn is not None \
-            or tokenizer.clean_fn.__name__ not in ("_clean_lower", "_clean_whitespace"):
+    clean = getattr(getattr(tokenizer, "clean_fn", None), "__name__", None)
+    if type(tokenizer) is not SimpleTokenizer or getattr(tokenizer, "reduction_fn", None) is not None \
+            or clean not in ("_clean_lower", "_clean_whitespace"):
         return None
     import torch
 
@@ -229,7 +230,7 @@ def word_cached_tokenizer(tokenizer: Any) -> Any:
     sot, eot, width = tokenizer.sot_token_id, tokenizer.eot_token_id, tokenizer.context_length
 
     def encode(text: str) -> list[int]:
-        if not (text.isascii() and text.isprintable()):
+        if "&" in text or not (text.isascii() and text.isprintable()):  # entities: ftfy looks at the whole text
             return tokenizer.encode(text)
         out: list[int] = []
         for word in text.split():
@@ -262,6 +263,7 @@ def verified_tokenizer(loaded: Any) -> Any:
     if fast is None:
         return loaded.tokenizer
     probe = ["a photo of red thing.", "It's  my DOG's toy!", "invoice 4471 -- gate B12", "Tom &amp; Jerry",
+             "<b> caf&Atilde;&copy;", "a < b &amp;amp;amp;",
              "IMG_2041.jpg", "  spaced\tout  ", "café crème", "word " * 90]
     if all((fast([t]) == loaded.tokenizer([t])).all() for t in probe):
         return fast

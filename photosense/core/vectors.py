@@ -274,7 +274,7 @@ class VectorIndex:
                 self._atomic(ids_file, lambda tmp: np.save(tmp, ids, allow_pickle=False))
                 self._atomic(copy_file, lambda tmp: self._copy.save(tmp, ids))
                 self._write_manifest({"kind": "hnsw", "dim": self.dim, "generation": generation,
-                                      "count": len(self._live), "saved_at": saved_at})
+                                      "count": len(self._live), "saved_at": saved_at, "float16_copy": True})
             except OSError as err:
                 for f in (graph, ids_file, copy_file):
                     f.unlink(missing_ok=True)
@@ -307,37 +307,33 @@ class VectorIndex:
             return None
         copy_file = self.folder / f"{self.name}.{generation}.f16.npy"
         try:
+            if not manifest.get("float16_copy"):  # saved by a version without it (a file may be stale)
+                raise ValueError("not in the manifest")
             rows = np.load(copy_file, allow_pickle=False)
             if rows.shape != (len(ids), self.dim) or rows.dtype != np.float16:
                 raise ValueError(f"shape {rows.shape}, {rows.dtype}")
             copy = _Float16Rows.adopt(ids, rows)
-        except (OSError, ValueError) as err:  # saved by an older version, or damaged: ask the graph once
+            probe = ids[np.linspace(0, len(ids) - 1, min(8, len(ids))).astype(int)] if len(ids) else ids
+            graph_rows = np.asarray(index.get_items(probe), np.float32).reshape(len(probe), self.dim)
+            if not np.allclose(copy.get(probe), graph_rows, atol=2e-3):  # another graph's copy
+                raise ValueError("it differs from the graph")
+        except (OSError, ValueError) as err:  # saved by an older version, or damaged: ask the graph
             log.info("search index %s: no float16 copy (%s); reading the vectors from the graph", graph, err)
             copy = _Float16Rows(self.dim)
             for start in range(0, len(ids), 4096):
                 part = ids[start:start + 4096]
                 copy.put(part, np.asarray(index.get_items(part), np.float32).reshape(len(part), self.dim))
-            self._write_copy(copy_file, copy, ids, generation)
+            stale = True
+        else:
+            stale = False
         with self._lock:
             self._hnsw = index
             self._copy = copy
             self._live = set(ids.tolist())
             self._generation = generation
             self.saved_at = float(manifest["saved_at"]) if "saved_at" in manifest else None
-            self.dirty = False
+            self.dirty = stale  # the next save (by the process that writes) adds the copy
         return set(self._live)
-
-    def _write_copy(self, path: Path, copy: _Float16Rows, ids: np.ndarray, generation: int) -> None:
-        """Add the float16 copy to a saved generation that lacks it (best effort: without it, a load
-        only takes longer)."""
-        try:
-            self._atomic(path, lambda tmp: copy.save(tmp, ids))
-        except OSError as err:
-            log.info("could not save the float16 copy %s: %s", path, err)
-            return
-        manifest = self._read_manifest()
-        if not manifest or int(manifest.get("generation", -1)) != generation:  # another process moved on
-            path.unlink(missing_ok=True)
 
     def delete_files(self) -> None:
         """Remove every saved file of this index (its manifest first, so a half-deleted index reads as
@@ -396,7 +392,7 @@ class _Float16Rows:
     def save(self, path: Path, ids: np.ndarray, chunk: int = 8192) -> None:
         """Write the rows of *ids* in order as one .npy file, a chunk at a time (no second copy in memory)."""
         with open(path, "wb") as fh:  # plain writes: a memory map would count the whole file as resident
-            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype("<f2")),
                                                       "fortran_order": False,
                                                       "shape": (len(ids), self._matrix.shape[1])})
             for start in range(0, len(ids), chunk):

@@ -135,6 +135,11 @@ class LibraryContext:
 
     # -- vectors ----------------------------------------------------------------------------
 
+    @property
+    def vectors_loaded(self) -> bool:
+        """Whether the vector index is in memory already (:meth:`vectors` would not read it)."""
+        return self._vectors is not None
+
     def vectors(self) -> VectorIndex | None:
         """The vector index of the library's model, in step with the catalog (None before any indexing)."""
         with self.state_lock:

@@ -207,8 +207,8 @@ class SearchService:
         query = parse(text or "")
         if not (query.positive or query.negative or query.filters):
             raise UsageError("The search query is empty.")
-        if self.ctx.model_id() is None:
-            return []  # nothing indexed yet
+        if self.ctx.model_id() is None or (not self.ctx.vectors_loaded and not self.catalog.indexed_count()):
+            return []  # nothing indexed yet: no model to load
         # the model before the vector index: loading a model briefly holds a float32 copy of it (600 MB
         # for ViT-B-32), which then never sits on top of the index (300 MB per 100k photos)
         compiled = self.compile(query)
