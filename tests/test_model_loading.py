@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -211,3 +212,56 @@ def test_random_weights_are_the_same_in_every_process_and_leave_the_callers_rng_
     torch.manual_seed(7)
     assert torch.equal(torch.rand(3), after)  # the build drew nothing from the caller's generator
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+@pytest.mark.model
+def test_a_cached_image_tower_indexes_without_open_clip_and_gives_the_models_own_vectors(tmp_path):
+    """The first load traces the image tower and caches it; a fresh process (here: a fresh embedder on
+    the same cache) encodes photos with it, identically, and loads the model only for text."""
+    from PIL import Image
+
+    from photosense.core import image_tower
+
+    model_dir = tmp_path / "tiny"  # a copy, so the test can change its weights file
+    import shutil
+
+    from photosense.core.models import bundled_models
+
+    shutil.copytree(bundled_models()["tiny-fashion"], model_dir)
+    spec = parse_spec(str(model_dir))
+    cache = tmp_path / "cache"
+    rng = np.random.default_rng(5)
+    images = [Image.fromarray(rng.integers(0, 256, (60 + 7 * k, 80, 3), dtype=np.uint8)) for k in range(5)]
+
+    first = Embedder(spec, cache, device="cpu")
+    expected = first.encode_images(first.collate([first.preprocess(im) for im in images]))
+    first._caching.join(60)
+    assert image_tower.valid(cache, spec, first.device, first.precision)
+
+    second = Embedder(spec, cache, device="cpu")
+    second.start_loading()
+    got = second.encode_images(second.collate([second.preprocess(im) for im in images]))
+    assert second._tower is not None and not second.loaded  # no model was built
+    assert np.allclose(got, expected, atol=1e-6)
+    assert np.allclose(second.encode_texts(["a bag"]), first.encode_texts(["a bag"]), atol=1e-6)
+    assert second.loaded  # text needs the model
+
+    weights = next(p for p in model_dir.iterdir() if p.suffix == ".safetensors")
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # new weights
+    assert not image_tower.valid(cache, spec, "cpu", first.precision)
+    third = Embedder(spec, cache, device="cpu")
+    third.start_loading()
+    third.encode_images(third.collate([third.preprocess(images[0])]))
+    assert third._tower is None and third.loaded
+
+
+@pytest.mark.model
+def test_an_image_tower_whose_trace_differs_from_the_model_is_not_cached(tmp_path, monkeypatch):
+    from photosense.core import image_tower
+
+    monkeypatch.setattr(image_tower, "MATCH", 1.5)  # no trace can agree this well
+    embedder = Embedder(parse_spec("tiny-fashion"), tmp_path, device="cpu")
+    embedder.load()
+    embedder._caching.join(60)
+    assert not image_tower.valid(tmp_path, embedder.spec, "cpu", embedder.precision)
+    assert not list((tmp_path / "image-towers").glob("*.json"))

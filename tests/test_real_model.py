@@ -178,6 +178,7 @@ def test_a_model_that_fails_to_load_stops_the_run_and_costs_no_photo(library_dir
         return move(module, *args, **kwargs)
 
     monkeypatch.setattr(torch.nn.Module, "to", out_of_memory)
+    monkeypatch.setattr("photosense.core.image_tower.load", lambda *_a: None)  # the model itself loads
     with Library.open(library_dir) as lib:
         with pytest.raises(ModelUnavailable, match="out of memory.*--device cpu"):
             lib.index()

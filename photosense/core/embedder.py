@@ -11,13 +11,14 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from photosense.core import preprocess, text_encoding, threads
+from photosense.core import image_tower, preprocess, text_encoding, threads
 from photosense.core.errors import ModelUnavailable, UsageError
 from photosense.core.models import LoadedModel, ModelSpec, build, custom_embedder, geometry, parse_spec
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 # CLIP models learn their temperature; a model without one gets the value CLIP converges to.
 FALLBACK_LOGIT_SCALE = 100.0
 
@@ -146,6 +147,9 @@ class Embedder:
         self._text_lock = threading.Lock()
         self._standard: bool | None = None  # does preprocess.standard match the model's image steps?
         self._split: preprocess.SplitPreprocess | None = None
+        self._tower: image_tower.Tower | None = None  # the cached image tower, until the model loads
+        self._caching: threading.Thread | None = None
+        self._load_done = threading.Event()
         self.device = "cpu"
         self.precision = "fp32"
         self._dtype: Any = None
@@ -161,37 +165,69 @@ class Embedder:
         """Load the model on a background thread (imports, weights, device: seconds), so that files are
         decoded meanwhile; a failure is raised by the next call that needs the model."""
         with self._start_lock:  # not self._lock: the load holds that one for seconds
-            if self._loaded is not None or self._loader is not None:
+            if self._loaded is not None or self._tower is not None or self._loader is not None:
                 return
             threads.numpy_blas_single_threaded()  # before the decode threads' hashes, not after the load
+            self._load_done = threading.Event()  # set when it ends: waiting needs no started thread
             self._loader = threading.Thread(target=self._load_in_background, name="photosense-model-load")
             self._loader.start()
 
     @property
     def loading(self) -> bool:
         """True while the background load runs (encoding now would wait for it)."""
-        loader = self._loader
-        return loader is not None and loader.is_alive()
+        return self._loader is not None and not self._load_done.is_set()
 
     def _load_in_background(self) -> None:
         try:
-            self.load()
+            if not self._load_tower():  # indexing then needs nothing else until the text side is asked for
+                self.load()
         except BaseException as err:  # noqa: BLE001 - kept for the caller that needs the model
             self._load_error = err
+        finally:
+            self._load_done.set()
+
+    def _load_tower(self) -> bool:
+        """Take the model's cached image tower (``core.image_tower``), if there is a valid one."""
+        import torch
+
+        threads.numpy_blas_single_threaded()
+        device = available_device(self.requested_device)
+        precision = self._requested_precision or default_precision(device)
+        tower = image_tower.load(self._cache_dir, self.spec, device, precision)
+        if tower is None:
+            return False
+        with self._lock:
+            if self._loaded is None:
+                self.device, self.precision = device, precision
+                self._dtype = getattr(torch, _DTYPES[precision])
+                self._tower = tower
+                log.info("model %s: its cached image tower on %s (%s)", self.spec, device, precision)
+        return True
+
+    def _await_loader(self) -> None:
+        """Wait for a background load to end; raise its error here."""
+        loader = self._loader
+        if loader is not None and loader is not threading.current_thread():
+            self._load_done.wait()
+            with self._start_lock:
+                error, self._load_error, self._loader = self._load_error, None, None
+            if error is not None:
+                raise error
+
+    def _image_tower(self) -> image_tower.Tower | None:
+        """The cached image tower while the model itself is not loaded (after any background load)."""
+        if self._loaded is not None:
+            return None
+        self._await_loader()
+        return self._tower if self._loaded is None else None
 
     def load(self) -> LoadedModel:
         """Load the model once (thread-safe); later calls return the same model."""
         if self._loaded is not None:
             return self._loaded
-        loader = self._loader
-        if loader is not None and loader is not threading.current_thread():
-            loader.join()
-            with self._start_lock:
-                error, self._load_error, self._loader = self._load_error, None, None
-            if error is not None:
-                raise error
-            if self._loaded is not None:
-                return self._loaded
+        self._await_loader()
+        if self._loaded is not None:
+            return self._loaded
         with self._lock:
             if self._loaded is None:
                 import torch
@@ -213,11 +249,31 @@ class Embedder:
                     log.warning("model %s: its config said %s, the model has %s", self.spec, self._geometry,
                                 (loaded.image_size, loaded.dim))
                 self._loaded = loaded
+        self._cache_tower()
         return self._loaded
+
+    def _cache_tower(self) -> None:
+        """Trace and cache the image tower for the next process, on a thread of its own (first load only)."""
+        loaded = self._loaded
+        if loaded is None or self._tower is not None or self._caching is not None or self._split is None \
+                or not self._standard_holds():  # a process using the tower resizes with preprocess.standard
+            return
+        if image_tower.valid(self._cache_dir, self.spec, self.device, self.precision):
+            return
+        with self._start_lock:
+            if self._caching is not None:
+                return
+            self._caching = threading.Thread(  # not a daemon: the process's end waits for the write
+                target=image_tower.save, name="photosense-tower-cache",
+                args=(self._cache_dir, self.spec, self.device, self.precision, loaded.model.visual, self._dtype,
+                      loaded.image_size, loaded.dim, self._split.mean, self._split.std, loaded.checkpoint))
+            self._caching.start()
 
     @property
     def dim(self) -> int:
         """Embedding width (from the model's config when it says, without loading the model)."""
+        if self._loaded is None and self._tower is not None:
+            return self._tower.dim
         if self._loaded is not None or self._geometry is None:
             return self.load().dim
         return self._geometry[1]
@@ -225,6 +281,8 @@ class Embedder:
     @property
     def image_size(self) -> int:
         """The model's input side in pixels (from its config when it says, without loading the model)."""
+        if self._loaded is None and self._tower is not None:
+            return self._tower.image_size
         if self._loaded is not None or self._geometry is None:
             return self.load().image_size
         return self._geometry[0]
@@ -242,7 +300,8 @@ class Embedder:
         """Larger on GPUs, where a batch is nearly free. Decided without loading the model or importing
         torch (seconds, better spent decoding while the model loads in the background): until the model
         has loaded, only an explicit ``cuda`` device counts as a GPU."""
-        device = self.device if self._loaded is not None else (self.requested_device or "cpu")
+        ready = self._loaded is not None or self._tower is not None
+        device = self.device if ready else (self.requested_device or "cpu")
         return 128 if device.startswith("cuda") else 32
 
     # -- encoding ---------------------------------------------------------------------------
@@ -251,6 +310,9 @@ class Embedder:
         """PIL RGB image -> the model's input as its config prescribes: (H, W, 3) uint8 after the resize
         and crop (the standard pipeline; normalized per batch by :meth:`encode_images`), else the
         transform's own (C, H, W) float tensor."""
+        tower = self._image_tower()
+        if tower is not None:  # cached only for models whose steps are the standard ones
+            return preprocess.standard(tower.image_size)(image)
         loaded = self.load()
         return self._split(image) if self._split is not None else loaded.preprocess(image)
 
@@ -273,6 +335,8 @@ class Embedder:
 
     def _standard_holds(self) -> bool:
         """Whether the model's own image steps are exactly ``preprocess.standard`` (checked once)."""
+        if self._image_tower() is not None:
+            return True  # a tower is cached only for such models
         self.load()
         if self._standard is None:
             ok = self._split is not None
@@ -300,14 +364,18 @@ class Embedder:
         """A (N, C, H, W) tensor from :meth:`preprocess` -> (N, D) unit vectors."""
         import torch
 
-        loaded = self.load()
+        tower = self._image_tower()
+        if tower is not None:
+            encode, mean, std = tower.module, tower.mean, tower.std
+        else:
+            encode = self.load().model.encode_image
+            mean, std = (self._split.mean, self._split.std) if self._split is not None else (None, None)
         with torch.inference_mode():
             if batch.dtype == torch.uint8:  # (N, H, W, 3) from the split preprocessing
-                x = preprocess.normalized(batch, self._split.mean, self._split.std, self.device, self._dtype)
+                x = preprocess.normalized(batch, mean, std, self.device, self._dtype)
             else:
                 x = batch.to(self.device, dtype=self._dtype, non_blocking=True)
-            features = loaded.model.encode_image(x)
-            return self._normalized(features)
+            return self._normalized(encode(x))
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Texts -> (N, D) unit vectors."""

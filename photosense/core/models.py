@@ -202,6 +202,7 @@ class LoadedModel:
     image_size: int
     dim: int
     _tokenizer: Any = None
+    checkpoint: Path | None = None  # the weights file a pretrained tag or a file spec was read from
 
     @property
     def tokenizer(self) -> Any:
@@ -253,7 +254,8 @@ def build(spec: ModelSpec, cache_dir: Path) -> LoadedModel:
     model.eval()
     size = model.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else int(size)
-    loaded = LoadedModel(model, preprocess, lambda: open_clip.get_tokenizer(name), size, 0)
+    loaded = LoadedModel(model, preprocess, lambda: open_clip.get_tokenizer(name), size, 0,
+                         checkpoint=Path(kwargs["pretrained"]) if "pretrained" in kwargs else None)
     projection = getattr(model, "text_projection", None)
     loaded.dim = int(projection.shape[1]) if getattr(projection, "shape", None) is not None \
         else int(model.encode_text(loaded.tokenizer(["x"])).shape[-1])
