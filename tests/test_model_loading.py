@@ -264,4 +264,42 @@ def test_an_image_tower_whose_trace_differs_from_the_model_is_not_cached(tmp_pat
     embedder.load()
     embedder._caching.join(60)
     assert not image_tower.valid(tmp_path, embedder.spec, "cpu", embedder.precision)
-    assert not list((tmp_path / "image-towers").glob("*.json"))
+    assert not list((tmp_path / "image-towers").glob("*.pt"))  # no trace; only the note not to try again
+    assert image_tower.known(tmp_path, embedder.spec, "cpu", embedder.precision)
+    again = Embedder(parse_spec("tiny-fashion"), tmp_path, device="cpu")
+    again.load()
+    assert again._caching is None and again.loaded
+
+
+@pytest.mark.model
+def test_a_damaged_or_mismatched_image_tower_falls_back_to_the_model_and_is_remade(tmp_path):
+    from PIL import Image
+
+    from photosense.core import image_tower
+
+    spec = parse_spec("tiny-fashion")
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    first = Embedder(spec, tmp_path, device="cpu")
+    expected = first.encode_images(first.collate([first.preprocess(image)]))
+    first._caching.join(60)
+    trace = next((tmp_path / "image-towers").glob("*.pt"))
+    trace.write_bytes(b"damaged")
+    second = Embedder(spec, tmp_path, device="cpu")
+    second.start_loading()
+    got = second.encode_images(second.collate([second.preprocess(image)]))
+    assert second.loaded and second._tower is None and np.allclose(got, expected, atol=1e-6)
+    second._caching.join(60)  # forgotten, then made again by this full load
+    assert image_tower.valid(tmp_path, spec, "cpu", second.precision)
+
+    class Failing:
+        def __call__(self, _x):
+            raise RuntimeError("device-side assert")
+
+    third = Embedder(spec, tmp_path, device="cpu")
+    third.start_loading()
+    third._await_loader()
+    assert third._tower is not None
+    third._tower = image_tower.Tower(Failing(), third._tower.image_size, third._tower.dim, third._tower.mean,
+                                     third._tower.std)
+    got = third.encode_images(third.collate([third.preprocess(image)]))
+    assert third.loaded and np.allclose(got, expected, atol=1e-6)  # the model took over

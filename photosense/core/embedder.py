@@ -170,7 +170,12 @@ class Embedder:
             threads.numpy_blas_single_threaded()  # before the decode threads' hashes, not after the load
             self._load_done = threading.Event()  # set when it ends: waiting needs no started thread
             self._loader = threading.Thread(target=self._load_in_background, name="photosense-model-load")
-            self._loader.start()
+            try:
+                self._loader.start()
+            except BaseException:  # no thread to be had: nothing waits for one that never ran
+                self._load_done.set()
+                self._loader = None
+                raise
 
     @property
     def loading(self) -> bool:
@@ -193,7 +198,11 @@ class Embedder:
         threads.numpy_blas_single_threaded()
         device = available_device(self.requested_device)
         precision = self._requested_precision or default_precision(device)
-        tower = image_tower.load(self._cache_dir, self.spec, device, precision)
+        try:
+            tower = image_tower.load(self._cache_dir, self.spec, device, precision)
+        except Exception as err:  # noqa: BLE001 - never fatal: the model itself loads
+            log.info("cached image tower of %s not used: %s", self.spec, err)
+            tower = None
         if tower is None:
             return False
         with self._lock:
@@ -249,25 +258,30 @@ class Embedder:
                     log.warning("model %s: its config said %s, the model has %s", self.spec, self._geometry,
                                 (loaded.image_size, loaded.dim))
                 self._loaded = loaded
+                self._tower = None  # the model serves images now: no second copy of its weights
         self._cache_tower()
         return self._loaded
 
     def _cache_tower(self) -> None:
         """Trace and cache the image tower for the next process, on a thread of its own (first load only)."""
         loaded = self._loaded
-        if loaded is None or self._tower is not None or self._caching is not None or self._split is None \
-                or not self._standard_holds():  # a process using the tower resizes with preprocess.standard
-            return
-        if image_tower.valid(self._cache_dir, self.spec, self.device, self.precision):
-            return
-        with self._start_lock:
-            if self._caching is not None:
+        try:
+            if loaded is None or self._caching is not None or self._split is None \
+                    or not self._standard_holds():  # a process using the tower resizes with preprocess.standard
                 return
-            self._caching = threading.Thread(  # not a daemon: the process's end waits for the write
-                target=image_tower.save, name="photosense-tower-cache",
-                args=(self._cache_dir, self.spec, self.device, self.precision, loaded.model.visual, self._dtype,
-                      loaded.image_size, loaded.dim, self._split.mean, self._split.std, loaded.checkpoint))
-            self._caching.start()
+            if image_tower.known(self._cache_dir, self.spec, self.device, self.precision):
+                return
+            with self._start_lock:
+                if self._caching is not None:
+                    return
+                weights = image_tower.weights_of(self.spec, loaded.checkpoint)
+                self._caching = threading.Thread(  # not a daemon: the process's end waits for the write
+                    target=image_tower.save, name="photosense-tower-cache", daemon=False,
+                    args=(self._cache_dir, self.spec, self.device, self.precision, loaded.model.visual,
+                          self._dtype, loaded.image_size, loaded.dim, self._split.mean, self._split.std, weights))
+                self._caching.start()
+        except Exception as err:  # noqa: BLE001 - a cache never fails the load
+            log.info("image tower of %s not cached: %s", self.spec, err)
 
     @property
     def dim(self) -> int:
@@ -366,13 +380,18 @@ class Embedder:
 
         tower = self._image_tower()
         if tower is not None:
-            encode, mean, std = tower.module, tower.mean, tower.std
-        else:
-            encode = self.load().model.encode_image
-            mean, std = (self._split.mean, self._split.std) if self._split is not None else (None, None)
+            with torch.inference_mode():
+                x = preprocess.normalized(batch, tower.mean, tower.std, self.device, self._dtype)
+                try:
+                    return self._normalized(image_tower.run(tower, x))
+                except Exception as err:  # noqa: BLE001 - a cache must never stop indexing: the model instead
+                    log.warning("the cached image tower of %s failed (%s); loading the model", self.spec, err)
+                    image_tower.forget(self._cache_dir, self.spec, self.device, self.precision)
+                    self._tower = None
+        encode = self.load().model.encode_image
         with torch.inference_mode():
             if batch.dtype == torch.uint8:  # (N, H, W, 3) from the split preprocessing
-                x = preprocess.normalized(batch, mean, std, self.device, self._dtype)
+                x = preprocess.normalized(batch, self._split.mean, self._split.std, self.device, self._dtype)
             else:
                 x = batch.to(self.device, dtype=self._dtype, non_blocking=True)
             return self._normalized(encode(x))
