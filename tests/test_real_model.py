@@ -32,11 +32,11 @@ def test_rerun_does_not_even_load_the_model(library_dir, photos_dir):
     save(gradient(), photos_dir / "a.jpg")
     with Library.open(library_dir, model=TINY_MODEL) as lib:
         lib.index([photos_dir])
-        assert lib.embedder.loaded
+        assert lib.embedder.images_ready  # the model, or its image tower cached by an earlier test
     with Library.open(library_dir) as lib:  # the library remembers its model
         summary = lib.index([photos_dir])
         assert summary.indexed == 0 and summary.skipped == 1
-        assert lib.model_spec == TINY_MODEL and not lib.embedder.loaded
+        assert lib.model_spec == TINY_MODEL and not lib.embedder.images_ready
 
 
 def test_search_ranks_the_named_class_first(tiny_library, photos_dir, fashion_folder):

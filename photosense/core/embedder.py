@@ -161,6 +161,11 @@ class Embedder:
         """True once the model is in memory."""
         return self._loaded is not None
 
+    @property
+    def images_ready(self) -> bool:
+        """True once photos can be encoded: the model, or its cached image tower, is in memory."""
+        return self._loaded is not None or self._tower is not None
+
     def start_loading(self) -> None:
         """Load the model on a background thread (imports, weights, device: seconds), so that files are
         decoded meanwhile; a failure is raised by the next call that needs the model."""
