@@ -261,13 +261,18 @@ def test_an_image_tower_whose_trace_differs_from_the_model_is_not_cached(tmp_pat
 
     monkeypatch.setattr(image_tower, "MATCH", 1.5)  # no trace can agree this well
     embedder = Embedder(parse_spec("tiny-fashion"), tmp_path, device="cpu")
-    embedder.load()
+    embedder.encode_texts(["a bag"])
+    assert embedder._caching is None  # text alone never traces the image tower
+    image = np.zeros((40, 40, 3), np.uint8)
+    from PIL import Image
+
+    embedder.encode_images(embedder.collate([embedder.preprocess(Image.fromarray(image))]))
     embedder._caching.join(60)
     assert not image_tower.valid(tmp_path, embedder.spec, "cpu", embedder.precision)
     assert not list((tmp_path / "image-towers").glob("*.pt"))  # no trace; only the note not to try again
     assert image_tower.known(tmp_path, embedder.spec, "cpu", embedder.precision)
     again = Embedder(parse_spec("tiny-fashion"), tmp_path, device="cpu")
-    again.load()
+    again.encode_images(again.collate([again.preprocess(Image.fromarray(image))]))
     assert again._caching is None and again.loaded
 
 

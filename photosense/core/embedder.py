@@ -149,6 +149,7 @@ class Embedder:
         self._split: preprocess.SplitPreprocess | None = None
         self._tower: image_tower.Tower | None = None  # the cached image tower, until the model loads
         self._caching: threading.Thread | None = None
+        self._tower_checked = False  # _cache_tower has run
         self._load_done = threading.Event()
         self.device = "cpu"
         self.precision = "fp32"
@@ -250,7 +251,7 @@ class Embedder:
                 device = available_device(self.requested_device)
                 precision = self._requested_precision or default_precision(device)
                 loaded = build(self.spec, self._cache_dir)
-                dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+                dtype = getattr(torch, _DTYPES[precision])
                 try:
                     loaded.model.to(device=device, dtype=dtype)
                 except Exception as err:  # e.g. CUDA out of memory
@@ -264,12 +265,16 @@ class Embedder:
                                 (loaded.image_size, loaded.dim))
                 self._loaded = loaded
                 self._tower = None  # the model serves images now: no second copy of its weights
-        self._cache_tower()
         return self._loaded
 
     def _cache_tower(self) -> None:
-        """Trace and cache the image tower for the next process, on a thread of its own (first load only)."""
+        """Trace and cache the image tower for the next process, on a thread of its own: once, in a process
+        that encodes photos with the model (one that only encodes text never needs it)."""
         loaded = self._loaded
+        with self._start_lock:
+            if self._tower_checked:
+                return
+            self._tower_checked = True
         try:
             if loaded is None or self._caching is not None or self._split is None \
                     or not self._standard_holds():  # a process using the tower resizes with preprocess.standard
@@ -394,6 +399,7 @@ class Embedder:
                     image_tower.forget(self._cache_dir, self.spec, self.device, self.precision)
                     self._tower = None
         encode = self.load().model.encode_image
+        self._cache_tower()
         with torch.inference_mode():
             if batch.dtype == torch.uint8:  # (N, H, W, 3) from the split preprocessing
                 x = preprocess.normalized(batch, self._split.mean, self._split.std, self.device, self._dtype)
