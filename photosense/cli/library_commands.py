@@ -26,7 +26,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         cancel = threading.Event()
         with graceful_stop(cancel), IndexProgress(enabled=not args.json and not args.quiet) as progress:
             summary = library.index(args.paths, progress=progress.update, cancel=cancel,
-                                    workers=args.workers, batch_size=args.batch_size)
+                                    workers=args.workers, batch_size=args.batch_size,
+                                    check_text=not args.no_text)
             # then the words in the photos (OCR); --no-text leaves them for a later run or `watch`
             text = (library.read_text(progress=progress.update, cancel=cancel)
                     if not args.no_text and not cancel.is_set() else None)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosense.core import changes, duplicates, paths, video
-from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta
+from photosense.core import changes, duplicates, paths, text_presence, video
+from photosense.core.catalog import FRAME_BASE, Catalog, Photo, PhotoMeta, TextRead
 from photosense.core.embedder import ImageTextEmbedder
 from photosense.core.errors import ImageError, PhotoSenseError
 from photosense.core.media import FileVanished, open_image
@@ -76,6 +76,7 @@ class _Ready:
     times: list[float] | None = None  # a video's moments, in seconds
     duration: float | None = None
     signature: tuple[np.ndarray, float] | None = None  # a photo's perceptual hashes and sharpness
+    text_free: bool = False  # the stroke check saw nothing a text detector could find (no text stage)
 
 
 @dataclass
@@ -133,12 +134,21 @@ def _signature(image, path: str) -> tuple[np.ndarray, float] | None:
         return None
 
 
+def _text_free(image, path: str) -> bool:
+    """Whether the stroke check says a decoded photo surely holds no text (False when it cannot tell)."""
+    try:
+        return not text_presence.might_have_text(image)
+    except Exception as err:  # noqa: BLE001 - the check must never cost the photo its embedding
+        log.debug("no text check for %s: %s", paths.display(path), err)
+        return False
+
+
 class Indexer:
     """Embeds pending photos of one model and stores the results (catalog first, then vectors)."""
 
     def __init__(self, catalog: Catalog, vectors: VectorIndex, embedder: ImageTextEmbedder, model_id: int,
                  workers: int | None = None, batch_size: int | None = None,
-                 vanish_grace_s: float | None = None) -> None:
+                 vanish_grace_s: float | None = None, check_text: bool = False) -> None:
         self.catalog = catalog
         self.vectors = vectors
         self.embedder = embedder
@@ -148,6 +158,9 @@ class Indexer:
         # a vanished photo's row is kept this long (as in live sync); None: changes.VANISH_GRACE_S, read now
         self.vanish_grace_s = changes.VANISH_GRACE_S if vanish_grace_s is None else vanish_grace_s
         self._known_hashes: dict[bytes, int] = {}
+        # check each decoded photo for possible text (core.text_presence): one that surely has none is
+        # recorded as read, so the text stage never decodes it again or runs its detector on it
+        self.check_text = check_text
 
     def run(self, photos: Sequence[Photo], progress: ProgressCallback | None = None,
             cancel: threading.Event | None = None) -> IndexStats:
@@ -324,8 +337,9 @@ class Indexer:
                 # frames are preprocessed when they are encoded: a decoded video never waits here for
                 # the model, and small frames hold a third of the memory of model inputs
                 return _Ready(photo, digest, meta, [f.image for f in frames], [f.t for f in frames], info.duration)
-            # at least the size the perceptual hashes are made at: they come from this one decode
-            decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE))
+            # at least the size the perceptual hashes (and the text check) are made at: one decode for all
+            decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE,
+                                                          text_presence.CHECK_MIN_SIDE if self.check_text else 0))
             # while the model loads, decode threads never wait for its transform (they sat idle for
             # the whole load): the result is provisional, made final when it is encoded
             tensor = _preprocess_early(self.embedder, decoded.image)
@@ -340,7 +354,8 @@ class Indexer:
             return _Failed(photo, f"unexpected decoder error ({type(err).__name__}: {err})",
                            st.st_size, st.st_mtime_ns)
         meta = PhotoMeta(decoded.width, decoded.height, decoded.taken_at, decoded.camera)
-        return _Ready(photo, digest, meta, [tensor], signature=_signature(decoded.image, photo.path))
+        return _Ready(photo, digest, meta, [tensor], signature=_signature(decoded.image, photo.path),
+                      text_free=self.check_text and _text_free(decoded.image, photo.path))
 
     def _store(self, ready: list[_Ready], batch_size: int) -> None:
         """Encode the inputs of decoded photos and videos in model batches, then store them: the catalog
@@ -364,6 +379,10 @@ class Indexer:
                       for r in photos if r.signature is not None]
             if signed:  # duplicates and stacks read them: no second decode of these photos later
                 self.catalog.save_signatures(signed)
+            text_free = [TextRead(r.photo.id, r.digest, engine=text_presence.ENGINE, gated=True)
+                         for r in photos if r.text_free]
+            if text_free:  # read: nothing for the text stage to do
+                self.catalog.save_texts(text_free)
         if videos:
             spans = [range(start_of[id(r)], start_of[id(r)] + len(r.tensors)) for r in videos]
             frame_ids = self.catalog.save_videos(self.model_id, [

@@ -87,8 +87,10 @@ class IndexingService:
 
     def index(self, paths_to_add: list[str | os.PathLike[str]] | None = None, *,
               progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-              workers: int | None = None, batch_size: int | None = None) -> IndexSummary:
-        """Add *paths_to_add* as folders (if any), then bring the library up to date with the disk."""
+              workers: int | None = None, batch_size: int | None = None,
+              check_text: bool = True) -> IndexSummary:
+        """Add *paths_to_add* as folders (if any), then bring the library up to date with the disk.
+        *check_text*: record the photos that surely hold no text, so the text stage skips them."""
         with self.ctx.write_lock, self.ctx.writer:
             targets = {self.add_folder(p).id for p in (paths_to_add or [])}
             # each folder once; a folder absorbed by a parent added after it is no longer one
@@ -97,7 +99,7 @@ class IndexingService:
                 progress(Progress(done=0, total=0, phase="scanning"))
             plan = plan_scan(self.catalog, folders)
             return self._index_plan(plan, progress=progress, cancel=cancel, workers=workers,
-                                    batch_size=batch_size)
+                                    batch_size=batch_size, check_text=check_text)
 
     def apply_changes(self, batch: ChangeBatch, *, progress: ProgressCallback | None = None,
                       cancel: threading.Event | None = None, vanishing: Vanishing | None = None,
@@ -118,7 +120,7 @@ class IndexingService:
 
     def _index_plan(self, plan: ScanPlan, *, progress: ProgressCallback | None,
                     cancel: threading.Event | None, workers: int | None = None,
-                    batch_size: int | None = None) -> IndexSummary:
+                    batch_size: int | None = None, check_text: bool = True) -> IndexSummary:
         """Write a scan plan to the catalog and vectors, index every pending photo, then announce it."""
         ctx = self.ctx
         with ctx.write_lock, ctx.writer:
@@ -137,7 +139,7 @@ class IndexingService:
                 pending = self.catalog.pending(model_id)
                 vectors = ctx.vectors()
                 indexer = Indexer(self.catalog, vectors, ctx.embedder, model_id,
-                                  workers=workers, batch_size=batch_size)
+                                  workers=workers, batch_size=batch_size, check_text=check_text)
                 stats = indexer.run(pending, progress=progress, cancel=cancel)
                 for name in ("indexed", "reused", "failed", "vanished", "cancelled", "failures"):
                     setattr(summary, name, getattr(stats, name))

@@ -108,16 +108,19 @@ class Library:
 
     def index(self, paths_to_add: list[str | os.PathLike[str]] | None = None, *,
               progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-              workers: int | None = None, batch_size: int | None = None) -> IndexSummary:
+              workers: int | None = None, batch_size: int | None = None,
+              check_text: bool = True) -> IndexSummary:
         """Add *paths_to_add* as folders (if any), then bring the library up to date with the disk.
 
         Unchanged files are skipped by size and mtime, moved files keep their identity, and files
         whose content is already known reuse its embedding. Unreadable files are recorded as
         failures (see :meth:`failures`) and never stop the run. New photos are then tagged and
-        matched against smart albums.
+        matched against smart albums. With *check_text* (the default), each decoded photo is also
+        checked for anything text-like, and one that surely has none is recorded as read, so
+        :meth:`read_text` skips it (``check_text=False``: every photo waits for it).
         """
         return self.indexing.index(paths_to_add, progress=progress, cancel=cancel, workers=workers,
-                                   batch_size=batch_size)
+                                   batch_size=batch_size, check_text=check_text)
 
     def apply_changes(self, batch: ChangeBatch, *, progress: ProgressCallback | None = None,
                       cancel: threading.Event | None = None, vanishing: Vanishing | None = None,
