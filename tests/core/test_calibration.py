@@ -40,3 +40,19 @@ def test_a_generic_prompt_is_flagged_and_a_seen_colour_is_not():
     generic, red = cal.grounding(texts, vectors)
     assert generic.generic and not red.generic
     assert red.distance > red.spread
+
+
+def test_a_label_leaves_out_its_generic_prompts_unless_all_are():
+    from photosense.core.prompts import expand
+    from photosense.core.tagging import label_vectors
+
+    embedder = FakeEmbedder()
+    cal = Calibrator(embedder)
+    templates = ["a photo of {}.", "{}"]
+    red, mixed, generic = label_vectors(embedder, [["red"], ["red", "thing"], ["thing", "object"]], templates, cal)
+    assert np.allclose(mixed, red, atol=1e-6)  # "thing" does not pull the label towards any photo
+    assert np.allclose(generic, ensemble(embedder.encode_texts(expand(["thing", "object"], templates))), atol=1e-6)
+    # without a calibrator every prompt counts (the behaviour for negatives and background prompts)
+    plain = label_vectors(embedder, [["red", "thing"]], templates)[0]
+    assert np.allclose(plain, ensemble(embedder.encode_texts(expand(["red", "thing"], templates))), atol=1e-6)
+    assert not np.allclose(plain, red, atol=1e-3)
