@@ -4,7 +4,8 @@
 
 For each model: a 1,000-photo library of the Fashion-MNIST test split (100 per class, indexed
 once), then with the current calibration and with the baseline (no null phrases in a query's
-background, synonyms judged against the median word: the calibration before issue 13) it prints
+background, synonyms judged against the median word, every prompt of a label in its ensemble: the
+calibration before issue 13) it prints
 the mean precision@20 over the held-out phrasings of tests/data/heldout_queries.toml, the hits of
 the unknown/absent queries (target: at most 5 each), smart-album precision/recall of the held-out
 descriptions, and the top-tag accuracy of the user-style prompt set (tests/data/user_wardrobe.toml).
@@ -21,6 +22,7 @@ from common import machine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photosense import Library  # noqa: E402
+from photosense.core import tagging  # noqa: E402
 from photosense.core.calibration import Calibrator  # noqa: E402
 import heldout_eval as he  # noqa: E402
 
@@ -58,11 +60,14 @@ def main() -> int:
                 current = measure(lib, photos)
             real_nulls = Calibrator.nulls
             Calibrator.nulls = lambda self, texts: None  # the baseline: no null phrases
+            real_generic = tagging._generic  # ... and every prompt of a label in its ensemble
+            tagging._generic = lambda embedder, calibrator, prompts: [False] * len(prompts)
             try:
                 with Library.open(Path(tmp) / f"lib-{model}", model=model) as lib:
                     baseline = measure(lib, photos)
             finally:
                 Calibrator.nulls = real_nulls
+                tagging._generic = real_generic
             report(model, "baseline", baseline)
             report(model, "current", current)
     return 0
