@@ -22,7 +22,6 @@ from common import machine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photosense import Library  # noqa: E402
-from photosense.core import tagging  # noqa: E402
 from photosense.core.calibration import Calibrator  # noqa: E402
 import heldout_eval as he  # noqa: E402
 
@@ -60,14 +59,14 @@ def main() -> int:
                 current = measure(lib, photos)
             real_nulls = Calibrator.nulls
             Calibrator.nulls = lambda self, texts: None  # the baseline: no null phrases
-            real_generic = tagging._generic  # ... and every prompt of a label in its ensemble
-            tagging._generic = lambda embedder, calibrator, prompts: [False] * len(prompts)
+            real_generic = Calibrator.generic_prompts  # ... and every prompt of a label in its ensemble
+            Calibrator.generic_prompts = lambda self, prompts: [False] * len(prompts)
             try:
                 with Library.open(Path(tmp) / f"lib-{model}", model=model) as lib:
                     baseline = measure(lib, photos)
             finally:
                 Calibrator.nulls = real_nulls
-                tagging._generic = real_generic
+                Calibrator.generic_prompts = real_generic
             report(model, "baseline", baseline)
             report(model, "current", current)
     return 0

@@ -60,10 +60,36 @@ def test_small_images_are_never_called_text_free():
     assert might_have_text(Image.new("L", (48, 300), 128))
 
 
-def test_grayscale_and_tiny_blocks_work():
+def test_grayscale_images_and_odd_shapes():
     assert not might_have_text(smooth_photo(2).convert("L"))
     assert might_have_text(lettered("Invoice", 30, (0, 0, 0), (255, 255, 255)).convert("L"))
-    assert stroke_score(Image.new("RGB", (70, 70), (0, 0, 0))) == 0
+    for width, height in ((1, 500), (500, 1)):  # no block has two pixels to compare across
+        lines = np.zeros((height, width), np.uint8)
+        lines[::3, ::3] = 255
+        assert stroke_score(Image.fromarray(lines, "L")) == 0
+    for width, height in ((17, 17), (16, 1000), (1000, 20)):  # partial blocks at the edges count
+        lines = np.zeros((height, width), np.uint8)
+        lines[:, ::3] = 255
+        assert stroke_score(Image.fromarray(lines, "L")) >= text_presence.EDGES_MIN
+
+
+def test_text_in_the_last_partial_block_counts():
+    img = Image.new("L", (500, 383), 200)  # 23 full rows of blocks (368 px), then a 15 px strip
+    ImageDraw.Draw(img).text((300, 369), "wifi code 4471", font=ti.font("DejaVuSans.ttf", 11), fill=20)
+    assert np.asarray(img)[:368].min() == 200  # all of the text sits in the strip
+    assert might_have_text(img)
+
+
+def test_big_photos_are_also_checked_at_the_scale_the_constants_were_chosen_at():
+    # a 48 MP photo decodes to 1000x750 at DCT scale 1/8; the check also looks at 500x375 there
+    assert [im.size for im in text_presence._scales(Image.new("L", (1000, 750)))] == [(1000, 750), (500, 375)]
+    assert [im.size for im in text_presence._scales(Image.new("L", (1920, 1080)))] == [(960, 540), (480, 270)]
+    assert [im.size for im in text_presence._scales(Image.new("L", (500, 375)))] == [(500, 375)]
+    # faint strokes 7-12 px wide at 1000 px pair up only at half that
+    img = Image.new("L", (1000, 750), 120)
+    ImageDraw.Draw(img).text((40, 200), "Market Hall", font=ti.font("DejaVuSans.ttf", 110), fill=160)
+    assert text_presence._block_max(np.asarray(img)) < text_presence.EDGES_MIN
+    assert might_have_text(img)
 
 
 def test_indexing_records_text_free_photos_and_the_text_stage_skips_them(tmp_path, photos_dir):
@@ -88,6 +114,46 @@ def test_indexing_records_text_free_photos_and_the_text_stage_skips_them(tmp_pat
         lettered("Lisbon", 60, (255, 255, 255), None, canvas=smooth_photo(3, (400, 300))).save(
             photos_dir / "sky.jpg", quality=90)
         lib.index()
+        assert lib.status()["text_pending"] == 1
+
+
+def test_a_touched_file_keeps_the_text_already_read_from_it(tmp_path, photos_dir):
+    import os
+
+    path = photos_dir / "sky.jpg"
+    smooth_photo(6, (400, 300)).save(path, quality=90)
+    with Library.open(tmp_path / "lib", model=FAKE_MODEL) as lib:
+        lib.text.reader_factory = lambda: FakeReader()
+        lib.index([photos_dir], check_text=False)
+        # the reader found words the check would not have (a faint watermark, say)
+        lib.text.reader_factory = lambda: FakeReader(texts={"sky.jpg": "Lisbon 2026"})
+        lib.text._reader = None
+        assert lib.read_text().read == 1
+        photo = lib.catalog.photo_by_path(path)
+        assert lib.catalog.text_of(photo.id).text == "Lisbon 2026"
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # touched, same bytes
+        summary = lib.index()
+        assert summary.indexed + summary.reused >= 1
+        assert lib.catalog.text_of(photo.id).text == "Lisbon 2026"
+        assert lib.status()["text_pending"] == 0
+
+
+def test_a_text_free_verdict_of_the_same_content_is_dropped_when_the_check_changes_its_mind(tmp_path, photos_dir,
+                                                                                            monkeypatch):
+    import os
+
+    path = photos_dir / "sky.jpg"
+    smooth_photo(7, (400, 300)).save(path, quality=90)
+    with Library.open(tmp_path / "lib", model=FAKE_MODEL) as lib:
+        lib.index([photos_dir])
+        photo = lib.catalog.photo_by_path(path)
+        assert lib.catalog.text_of(photo.id).engine == text_presence.ENGINE
+        monkeypatch.setattr(text_presence, "EDGES_MIN", 0)  # a later check that is less sure
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+        lib.index()
+        assert lib.catalog.text_of(photo.id) is None
         assert lib.status()["text_pending"] == 1
 
 

@@ -2,9 +2,11 @@
 """The indexer's text check (core/text_presence.py) against the text stage's reader, on files.
 
     .venv/bin/python tools/eval_text_check.py [--split tuning|held-out] [--per-kind 10] [--folder DIR ...]
+        [--photo-size 8000x6000 --kinds sign,plain]
 
 Each generated image (tests/text_images.py) is written as a user's file would be (JPEG photos, PNG
-screenshots), decoded as the indexer decodes it, and checked; the text stage's reader (gate, then
+screenshots), decoded as the indexer decodes it (shorter side at least CHECK_MIN_SIDE, as for a model
+of 375 px or less), and checked; the text stage's reader (gate, then
 recognition) then reads the same file. A photo is *lost* when the check calls it text-free but the
 reader finds text in it: the check must lose none. ``--folder`` adds real photos (any image files),
 reported by name. Prints per kind: images, passed by the check, where the reader found text, lost, and
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=10)
     ap.add_argument("--folder", type=Path, action="append", default=[], help="real photos to check too")
     ap.add_argument("--no-reader", action="store_true", help="the check alone (no OCR)")
+    ap.add_argument("--photo-size", default="4000x3000", help="size of the sign and plain photos (WxH)")
+    ap.add_argument("--kinds", help="comma-separated kinds to generate (default: all)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     reader = None if args.no_reader else ocr.create_reader()
@@ -54,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.split != "none":
             seed = ti.TUNING_SEED if args.split == "tuning" else ti.HELD_OUT_SEED
-            for item in ti.generate(seed, per_kind=args.per_kind):
+            size = tuple(int(v) for v in args.photo_size.split("x"))
+            kinds = tuple(args.kinds.split(",")) if args.kinds else ti.KINDS
+            for item in ti.generate(seed, per_kind=args.per_kind, kinds=kinds, photo_size=size):
                 path = Path(tmp) / f"{item.name}.{'png' if item.kind == 'screenshot' else 'jpg'}"
                 item.image.save(path, **({} if path.suffix == ".png" else {"quality": 90}))
                 rows.append({"name": item.name, "kind": item.kind, "words": item.words,

@@ -142,6 +142,8 @@ def main() -> int:
 
     train, test = fm.load("train"), fm.load("test")
     val = None
+    if args.val and args.val < len(fm.CLASS_NAMES):
+        raise SystemExit(f"--val holds out the same number of images of each class: at least {len(fm.CLASS_NAMES)}")
     if args.val:
         picked = fm.stratified_indices(train.labels, args.val // len(fm.CLASS_NAMES), VAL_SEED)
         rest = np.setdiff1d(np.arange(len(train.labels)), picked)

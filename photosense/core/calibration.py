@@ -86,6 +86,12 @@ def _null_phrases(texts: Sequence[str]) -> list[str]:
     return [" ".join([*t.split()[:-1], w]) for t in texts if t.split() for w in NULL_WORDS]
 
 
+def _grounding(text: str, vector: np.ndarray, nulls: np.ndarray) -> Grounding:
+    centre = ensemble(nulls)
+    spread = float(np.quantile(1.0 - nulls @ centre, GENERIC_QUANTILE))
+    return Grounding(text, float(1.0 - vector @ centre), spread)
+
+
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax, numerically stable."""
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -101,6 +107,7 @@ class Calibrator:
         self._scale: float | None = None
         self._contrast: np.ndarray | None = None
         self._nulls: OrderedDict[str, np.ndarray] = OrderedDict()  # null phrase -> vector (LRU)
+        self._generic: dict[str, bool] = {}  # prompt -> generic_prompts' verdict
 
     @property
     def scale(self) -> float:
@@ -143,13 +150,27 @@ class Calibrator:
 
     def grounding(self, texts: Sequence[str], vectors: np.ndarray) -> list[Grounding]:
         """:class:`Grounding` of each query text, given its query vector (as search embeds it)."""
-        out = []
-        for text, vector in zip(texts, np.atleast_2d(vectors)):
-            nulls = self.nulls([text])
-            centre = ensemble(nulls)
-            spread = float(np.quantile(1.0 - nulls @ centre, GENERIC_QUANTILE))
-            out.append(Grounding(text, float(1.0 - vector @ centre), spread))
-        return out
+        return [_grounding(text, vector, self.nulls([text])) for text, vector in zip(texts, np.atleast_2d(vectors))]
+
+    def generic_prompts(self, prompts: Sequence[str]) -> list[bool]:
+        """Whether the model embeds each prompt, as a query, like a generic word (``Grounding.generic``).
+        Every prompt and null phrase not judged before is encoded in one batch, outside the null cache
+        (a prompt set's many prefixes would flush the queries' nulls from it); verdicts are kept."""
+        with self._lock:
+            todo = list(dict.fromkeys(p for p in prompts if p not in self._generic))
+        if todo:
+            groups: dict = {("query", p): query_prompts(p) for p in todo}
+            groups.update({("null", n): query_prompts(n) for n in _null_phrases(todo)})
+            encoded = encode_ensembles(self.embedder, groups)
+            verdicts = {p: _grounding(p, encoded[("query", p)],
+                                      np.stack([encoded[("null", n)] for n in _null_phrases([p])])).generic
+                        for p in todo}
+            with self._lock:
+                if len(self._generic) > 4096:
+                    self._generic.clear()
+                self._generic.update(verdicts)
+        with self._lock:
+            return [self._generic[p] for p in prompts]
 
     def background(self, targets: np.ndarray, extra: np.ndarray | None = None,
                    nulls: np.ndarray | None = None) -> np.ndarray:

@@ -337,9 +337,10 @@ class Indexer:
                 # frames are preprocessed when they are encoded: a decoded video never waits here for
                 # the model, and small frames hold a third of the memory of model inputs
                 return _Ready(photo, digest, meta, [f.image for f in frames], [f.t for f in frames], info.duration)
-            # at least the size the perceptual hashes (and the text check) are made at: one decode for all
+            # at least the size the perceptual hashes and the text check are made at: one decode for all
+            # (the same size with or without the check, so the embeddings and hashes never depend on it)
             decoded = open_image(photo.path, min_side=max(min_side, duplicates.SIGNATURE_SIDE,
-                                                          text_presence.CHECK_MIN_SIDE if self.check_text else 0))
+                                                          text_presence.CHECK_MIN_SIDE))
             # while the model loads, decode threads never wait for its transform (they sat idle for
             # the whole load): the result is provisional, made final when it is encoded
             tensor = _preprocess_early(self.embedder, decoded.image)
@@ -379,10 +380,11 @@ class Indexer:
                       for r in photos if r.signature is not None]
             if signed:  # duplicates and stacks read them: no second decode of these photos later
                 self.catalog.save_signatures(signed)
-            text_free = [TextRead(r.photo.id, r.digest, engine=text_presence.ENGINE, gated=True)
-                         for r in photos if r.text_free]
-            if text_free:  # read: nothing for the text stage to do
-                self.catalog.save_texts(text_free)
+            if self.check_text:  # text-free photos are read: nothing for the text stage to do
+                self.catalog.save_text_checks(
+                    [TextRead(r.photo.id, r.digest, engine=text_presence.ENGINE, gated=True)
+                     for r in photos if r.text_free],
+                    [(r.photo.id, r.digest) for r in photos if not r.text_free], text_presence.ENGINE)
         if videos:
             spans = [range(start_of[id(r)], start_of[id(r)] + len(r.tensors)) for r in videos]
             frame_ids = self.catalog.save_videos(self.model_id, [

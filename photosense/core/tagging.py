@@ -9,8 +9,8 @@ import numpy as np
 from photosense.core import fewshot
 from photosense.core.calibration import DEFAULT_TAG_THRESHOLD, Calibrator
 from photosense.core.catalog import MANUAL_SET, Tag
-from photosense.core.embedder import ImageTextEmbedder, encode_ensembles, ensemble
-from photosense.core.prompts import DEFAULT_TEMPLATES, expand, query_prompts
+from photosense.core.embedder import ImageTextEmbedder, ensemble
+from photosense.core.prompts import DEFAULT_TEMPLATES, expand
 from photosense.core.promptsets import PromptSet, parse
 
 __all__ = ["MANUAL_SET", "Tag", "SetModel", "build", "label_vectors", "stored_sets", "refine"]
@@ -59,7 +59,7 @@ def label_vectors(embedder: ImageTextEmbedder, prompt_lists: Sequence[Sequence[s
                   templates: Sequence[str], calibrator: Calibrator | None = None) -> np.ndarray:
     """One embedding per prompt list: the normalized mean over its prompts x templates (CLIP prompt
     ensembling), all encoded in one batch. With *calibrator*, a prompt the model embeds like a generic
-    word (``Calibrator.grounding``: too generic, or words it does not know) is left out of its list's
+    word (``Calibrator.generic_prompts``: too generic, or words it does not know) is left out of its list's
     mean unless every prompt of the list is: its direction is arbitrary, and averaging it in would
     pull the label away from what its other prompts name."""
     templates = templates or DEFAULT_TEMPLATES
@@ -67,6 +67,8 @@ def label_vectors(embedder: ImageTextEmbedder, prompt_lists: Sequence[Sequence[s
     flat = [t for group in texts for prompt in group for t in prompt]
     if not flat:
         return np.empty((0, embedder.dim), np.float32)
+    judged = [p for prompts in prompt_lists if len(prompts) > 1 for p in prompts] if calibrator is not None else []
+    generic = dict(zip(judged, calibrator.generic_prompts(judged))) if judged else {}
     encoded = embedder.encode_texts(flat)
     out, at = [], 0
     for prompts, group in zip(prompt_lists, texts):
@@ -74,17 +76,9 @@ def label_vectors(embedder: ImageTextEmbedder, prompt_lists: Sequence[Sequence[s
         for prompt_texts in group:
             rows.append(encoded[at:at + len(prompt_texts)])
             at += len(prompt_texts)
-        if calibrator is not None and len(rows) > 1:
-            rows = [r for r, generic in zip(rows, _generic(embedder, calibrator, prompts)) if not generic] or rows
-        out.append(ensemble(np.concatenate(rows)))
+        kept = [r for r, p in zip(rows, prompts) if not generic.get(p, False)]
+        out.append(ensemble(np.concatenate(kept or rows)))
     return np.stack(out)
-
-
-def _generic(embedder: ImageTextEmbedder, calibrator: Calibrator, prompts: Sequence[str]) -> list[bool]:
-    """Whether the model embeds each prompt like a generic word, judged on the prompt as a query (the
-    prompt-set editor's check, ``TagService.diagnose``, flags the same prompts)."""
-    vectors = encode_ensembles(embedder, {p: query_prompts(p) for p in prompts})
-    return [g.generic for g in calibrator.grounding(list(prompts), np.stack([vectors[p] for p in prompts]))]
 
 
 def build(set_id: int, prompt_set: PromptSet, embedder: ImageTextEmbedder, calibrator: Calibrator) -> SetModel:

@@ -26,9 +26,15 @@ STROKE_MAX = 6  # px: the opposite step must follow within this (a stroke at mos
 HARD_STEP = 64  # of 255: a step this sharp counts on its own
 BLOCK = 16  # px: edges are counted per block of BLOCK x BLOCK
 EDGES_MIN = 10  # edges in one block from which it might hold text (tuning split: text 53+, plain 0-6 and 0-20)
-# The indexer decodes photos with a shorter side of at least this when the check runs, so it sees the
-# same scale whatever the model's input size (a 12 MP JPEG at DCT scale 1/8, a 1080p screenshot at 1/2).
-CHECK_MIN_SIDE = 224
+# The scales the constants were chosen at: a 12 MP JPEG decoded at DCT scale 1/8 (500x375) and a 1080p
+# screenshot reduced to 960x540. The indexer decodes every photo with a shorter side of at least
+# CHECK_MIN_SIDE (whatever the model's input size), and the check first box-reduces a decode whose long
+# side exceeds CHECK_MAX_LONG to at most that (a 48 MP photo: 1000x750, 1/8), then looks again at half
+# of it while that half's long side still reaches HALF_FROM (500x375 for the 48 MP photo): the photo
+# is text-free only when every scale says so.
+CHECK_MIN_SIDE = 375
+CHECK_MAX_LONG = 1000
+HALF_FROM = 375
 # Smaller images are never called text-free: the text stage's detector decides.
 SMALLEST = 64
 # What the catalog records as the "engine" of a photo this check found text-free.
@@ -57,33 +63,48 @@ def _block_max(plane: np.ndarray, need: int | None = None) -> int:
     can reach *need*), the usual case for a photo without text."""
     g = plane.astype(np.int16)
     h, w = g.shape
-    bh, bw = (h - 1) // BLOCK, (w - 1) // BLOCK
-    if bh == 0 or bw == 0:
+    if h < 2 or w < 2:
         return 0
+    bh, bw = -(-h // BLOCK), -(-w // BLOCK)  # the last row and column of blocks may be partial
     found = []
     for axis in (1, 0):
         d = np.diff(g, axis=axis)
         up, down = d >= STEP, d <= -STEP
         edges = (up & _soon(down, axis)) | (down & _soon(up, axis)) | (d >= HARD_STEP) | (d <= -HARD_STEP)
-        found.append(edges[:bh * BLOCK, :bw * BLOCK])
+        found.append(edges)
     if need is not None:
         total = sum(int(np.count_nonzero(e)) for e in found)
         if total < need:
             return total
-    counts = sum(e.reshape(bh, BLOCK, bw, BLOCK).sum(axis=(1, 3), dtype=np.int32) for e in found)
+    counts = np.zeros((bh, bw), np.int32)
+    for e in found:
+        padded = np.zeros((bh * BLOCK, bw * BLOCK), bool)
+        padded[:e.shape[0], :e.shape[1]] = e
+        counts += padded.reshape(bh, BLOCK, bw, BLOCK).sum(axis=(1, 3), dtype=np.int32)
     return int(counts.max())
 
 
 def stroke_score(image: Image.Image, stop_at: int | None = None) -> int:
-    """The most stroke and hard edges in one block, over brightness and colour difference; 0 for an
-    image with no sharp detail. With *stop_at*, returns as soon as the count reaches it."""
-    planes = image.convert("YCbCr").split() if image.mode != "L" else (image,)
+    """The most stroke and hard edges in one block, over brightness and colour difference and the check's
+    scales; 0 for an image with no sharp detail. With *stop_at*, returns as soon as the count reaches it."""
     best = 0
-    for plane in planes:
-        best = max(best, _block_max(np.asarray(plane), stop_at))
-        if stop_at is not None and best >= stop_at:
-            break
+    for scaled in _scales(image):
+        planes = scaled.convert("YCbCr").split() if scaled.mode != "L" else (scaled,)
+        for plane in planes:
+            best = max(best, _block_max(np.asarray(plane), stop_at))
+            if stop_at is not None and best >= stop_at:
+                return best
     return best
+
+
+def _scales(image: Image.Image) -> list[Image.Image]:
+    """The image at the scales the check looks at (see CHECK_MAX_LONG)."""
+    factor = -(-max(image.size) // CHECK_MAX_LONG)
+    first = image.reduce(factor) if factor > 1 else image
+    out = [first]
+    if max(first.size) // 2 >= HALF_FROM:
+        out.append(first.reduce(2))
+    return out
 
 
 def might_have_text(image: Image.Image) -> bool:

@@ -120,6 +120,24 @@ class WordTable(CatalogConnection):
                 "lines = excluded.lines, engine = excluded.engine, gated = excluded.gated, "
                 "error = excluded.error, read_at = excluded.read_at", rows)
 
+    def save_text_checks(self, text_free: Sequence[TextRead], maybe: Sequence[tuple[int, bytes]],
+                         engine: str) -> None:
+        """Store the indexer's text check for one batch in a single transaction: *text_free* reads are
+        saved unless the photo already has a read of this content (a real read of a file that was only
+        touched is kept); a check's own read of content now in *maybe* (id, hash) is dropped, so the text
+        stage reads it."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO photo_text(photo_id, hash, text, lines, engine, gated, error, read_at) "
+                "SELECT ?, ?, '', '[]', ?, ?, NULL, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?) "
+                "ON CONFLICT(photo_id) DO UPDATE SET hash = excluded.hash, text = excluded.text, "
+                "lines = excluded.lines, engine = excluded.engine, gated = excluded.gated, "
+                "error = excluded.error, read_at = excluded.read_at WHERE photo_text.hash IS NOT excluded.hash",
+                [(r.photo_id, r.hash, r.engine, int(r.gated), now, r.photo_id) for r in text_free])
+            db.executemany("DELETE FROM photo_text WHERE photo_id = ? AND hash = ? AND engine = ?",
+                           [(photo_id, digest, engine) for photo_id, digest in maybe])
+
     def text_of(self, photo_id: int) -> TextRow | None:
         """The recognized text of a photo's current content (None: not read yet)."""
         rows = self._query("SELECT t.text, t.lines, t.engine, t.gated, t.error FROM photo_text t JOIN photos p "
