@@ -356,3 +356,28 @@ def test_diagnose_flags_prompts_the_model_cannot_tell_from_the_background(lib, c
     assert set(flagged) == {("red", "a dog"), ("blue", "thing")}
     assert "generic word" in flagged[("blue", "thing")]
     assert "no photo" in flagged[("red", "a dog")] or "generic word" in flagged[("red", "a dog")]
+
+
+def test_a_label_is_embedded_without_its_generic_prompts_and_the_verdicts_are_kept(library_dir, photos_dir, colors,
+                                                                                    tmp_path, monkeypatch):
+    from photosense.core import calibration
+    from photosense.services.organizer import GENERIC_PROMPTS_SETTING
+
+    (tmp_path / "mixed.toml").write_text('name = "mixed"\n[labels."red"]\nprompts = ["red", "thing"]\n'
+                                         '[labels."blue"]\nprompts = ["blue", "a blue photo"]\n')
+    with Library.open(library_dir, model=FAKE_MODEL) as lib:
+        lib.index([photos_dir])
+        lib.tags.apply(tmp_path / "mixed.toml")
+        reds = {p for p, c in colors.items() if c == "red"}
+        assert {p for p in colors if any(t.label == "red" for t in lib.tags.of(p))} == reds
+        key = f"{GENERIC_PROMPTS_SETTING}.{lib.context.model_id()}"
+        verdicts = json.loads(lib.catalog.setting(key))
+        assert verdicts["thing"] is True and verdicts["red"] is False
+    # another process judges nothing again: it reads the verdicts the library kept
+
+    def judged_again(texts):
+        raise AssertionError(f"null phrases of {texts} encoded again")
+
+    monkeypatch.setattr(calibration, "_null_phrases", judged_again)
+    with Library.open(library_dir, model=FAKE_MODEL) as lib:
+        assert lib.tags.apply(tmp_path / "mixed.toml")["labels"] == 2

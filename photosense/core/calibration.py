@@ -172,6 +172,16 @@ class Calibrator:
         with self._lock:
             return [self._generic[p] for p in prompts]
 
+    def generic_verdicts(self) -> dict[str, bool]:
+        """Every verdict of :meth:`generic_prompts` so far (to keep them with the library)."""
+        with self._lock:
+            return dict(self._generic)
+
+    def know_generic(self, verdicts: dict[str, bool]) -> None:
+        """Verdicts kept from an earlier process for this model (see :meth:`generic_verdicts`)."""
+        with self._lock:
+            self._generic.update({str(k): bool(v) for k, v in verdicts.items()})
+
     def background(self, targets: np.ndarray, extra: np.ndarray | None = None,
                    nulls: np.ndarray | None = None) -> np.ndarray:
         """Background vectors for *targets* (K, D): generic phrases, the contrast words that are not

@@ -1,6 +1,7 @@
 """Organizing: prompt-set tagging and smart-album matching, run on new photos when indexing announces them."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -18,6 +19,8 @@ from photosense.services.search import SearchService
 log = logging.getLogger(__name__)
 
 CHUNK = 20000  # photos scored at once when tagging or matching the whole library
+# settings key (+ "." + model id): which prompt-set prompts that model embeds like a generic word
+GENERIC_PROMPTS_SETTING = "generic_prompts"
 
 
 class Organizer:
@@ -45,14 +48,31 @@ class Organizer:
         with self._lock:
             cached = self._set_models.get(set_id)
             if cached is None or cached[0] != prompt_set.source:
-                cached = (prompt_set.source, tagging.build(set_id, prompt_set, self.ctx.embedder,
-                                                           self.ctx.calibrator))
+                cached = (prompt_set.source, self._build(set_id, prompt_set))
                 self._set_models[set_id] = cached
             model = cached[1]
             vectors = self.ctx.vectors()
             tagging.refine(self.catalog.tag_examples(set_id), model, self.ctx.calibrator, self.search.vectors_of,
                            embedded=vectors if vectors is not None else ())
             return model
+
+    def _build(self, set_id: int, prompt_set: PromptSet) -> tagging.SetModel:
+        """Embed a prompt set. Which prompts the model embeds like a generic word is kept in the library
+        per model (a setting): judging them costs seconds on a CPU, and every process would pay it."""
+        calibrator, model_id = self.ctx.calibrator, self.ctx.model_id()
+        key = f"{GENERIC_PROMPTS_SETTING}.{model_id}" if model_id is not None else None
+        if key is not None:
+            try:
+                calibrator.know_generic(json.loads(self.catalog.setting(key) or "{}"))
+            except (ValueError, TypeError, AttributeError):
+                log.warning("ignored unreadable setting %s", key)
+        before = calibrator.generic_verdicts()
+        model = tagging.build(set_id, prompt_set, self.ctx.embedder, calibrator)
+        after = calibrator.generic_verdicts()
+        if key is not None and after != before:
+            with self.ctx.write_lock, self.ctx.writer:
+                self.catalog.set_settings({key: json.dumps(after, sort_keys=True)})
+        return model
 
     def tag(self, model: tagging.SetModel, ids: np.ndarray | None = None) -> int:
         """Tag photos (all embedded ones by default) with one set; returns the number of tags written."""
