@@ -370,8 +370,8 @@ def test_a_label_is_embedded_without_its_generic_prompts_and_the_verdicts_are_ke
         lib.tags.apply(tmp_path / "mixed.toml")
         reds = {p for p, c in colors.items() if c == "red"}
         assert {p for p in colors if any(t.label == "red" for t in lib.tags.of(p))} == reds
-        key = f"{GENERIC_PROMPTS_SETTING}.{lib.context.model_id()}"
-        verdicts = json.loads(lib.catalog.setting(key))
+        key = f"{GENERIC_PROMPTS_SETTING}.{lib.context.model_spec}"
+        verdicts = json.loads(lib.catalog.setting(key))["verdicts"]
         assert verdicts["thing"] is True and verdicts["red"] is False
     # another process judges nothing again: it reads the verdicts the library kept
 
@@ -381,3 +381,29 @@ def test_a_label_is_embedded_without_its_generic_prompts_and_the_verdicts_are_ke
     monkeypatch.setattr(calibration, "_null_phrases", judged_again)
     with Library.open(library_dir, model=FAKE_MODEL) as lib:
         assert lib.tags.apply(tmp_path / "mixed.toml")["labels"] == 2
+
+
+def test_tagging_works_when_the_kept_verdicts_cannot_be_written(lib, colors, tmp_path, monkeypatch):
+    import sqlite3 as sqlite
+
+    def busy(values):
+        raise sqlite.OperationalError("database is locked")
+
+    monkeypatch.setattr(lib.catalog, "set_settings", busy)
+    (tmp_path / "mixed.toml").write_text('name = "mixed"\n[labels."red"]\nprompts = ["red", "thing"]\n')
+    assert lib.tags.apply(tmp_path / "mixed.toml")["tags"] == 4  # the four red photos
+
+
+def test_kept_verdicts_of_another_rule_or_unreadable_ones_are_ignored(lib, tmp_path):
+    from photosense.services.organizer import GENERIC_PROMPTS_SETTING
+
+    key = f"{GENERIC_PROMPTS_SETTING}.{lib.context.model_spec}"
+    (tmp_path / "mixed.toml").write_text('name = "mixed"\n[labels."red"]\nprompts = ["red", "thing"]\n')
+    for junk in ('{"rule": "0;old", "verdicts": {"red": true, "thing": false}}', "not json", '{"verdicts": 3}',
+                 '{"rule": "x", "verdicts": {"red": "false"}}'):
+        lib.catalog.set_settings({key: junk})
+        lib.organizer._set_models.clear()
+        lib.context.calibrator._generic.clear()
+        lib.tags.apply(tmp_path / "mixed.toml")
+        kept = json.loads(lib.catalog.setting(key))["verdicts"]
+        assert kept == {"red": False, "thing": True}, junk

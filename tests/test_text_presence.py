@@ -73,6 +73,15 @@ def test_grayscale_images_and_odd_shapes():
         assert stroke_score(Image.fromarray(lines, "L")) >= text_presence.EDGES_MIN
 
 
+def test_a_panorama_is_checked_at_its_decode_scale():
+    # a 16000x4000 panorama decodes at 1/8 to 2000x500: looked at as decoded (halving it alone would take
+    # faint text below the steps), and at half of it as well
+    assert [im.size for im in text_presence._scales(Image.new("L", (2000, 500)))] == [(2000, 500), (1000, 250)]
+    img = Image.new("L", (2000, 500), 180)
+    ImageDraw.Draw(img).text((900, 240), "platform 9", font=ti.font("DejaVuSans.ttf", 14), fill=140)
+    assert might_have_text(img)
+
+
 def test_text_in_the_last_partial_block_counts():
     img = Image.new("L", (500, 383), 200)  # 23 full rows of blocks (368 px), then a 15 px strip
     ImageDraw.Draw(img).text((300, 369), "wifi code 4471", font=ti.font("DejaVuSans.ttf", 11), fill=20)
@@ -122,6 +131,8 @@ def test_a_touched_file_keeps_the_text_already_read_from_it(tmp_path, photos_dir
 
     path = photos_dir / "sky.jpg"
     smooth_photo(6, (400, 300)).save(path, quality=90)
+    from photosense.core.media import open_image
+    assert not might_have_text(open_image(path, min_side=text_presence.CHECK_MIN_SIDE).image)
     with Library.open(tmp_path / "lib", model=FAKE_MODEL) as lib:
         lib.text.reader_factory = lambda: FakeReader()
         lib.index([photos_dir], check_text=False)

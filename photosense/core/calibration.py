@@ -1,6 +1,7 @@
 """Calibrated scores: targets compete in a softmax at CLIP's temperature against a photo's best background."""
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photosense.core.embedder import ImageTextEmbedder, encode_ensembles, ensemble
-from photosense.core.prompts import expand, query_prompts
+from photosense.core.prompts import SEARCH_TEMPLATES, expand, query_prompts
 
 # A tag needs this calibrated probability unless its label sets its own threshold. The labels of
 # a set and the background share one softmax, so 0.3 still admits a photo that is honestly torn
@@ -65,6 +66,10 @@ CONTRAST_TEMPLATES: tuple[str, ...] = ("a photo of {}.", "a picture of {}.")
 # A prompt is "like a generic word" when it sits no farther from the centroid of its null phrases
 # than this share of the null phrases themselves do (a rank, not a distance: models differ).
 GENERIC_QUANTILE = 0.9
+# generic_prompts' verdicts a calibrator keeps (prompts of prompt sets and their drafts)
+GENERIC_KEPT = 4096
+# Names what a verdict depends on besides the model: kept verdicts made under another one are ignored.
+GENERIC_RULE = "1;" + hashlib.sha1(repr((GENERIC_QUANTILE, NULL_WORDS, SEARCH_TEMPLATES)).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -157,30 +162,27 @@ class Calibrator:
         Every prompt and null phrase not judged before is encoded in one batch, outside the null cache
         (a prompt set's many prefixes would flush the queries' nulls from it); verdicts are kept."""
         with self._lock:
-            todo = list(dict.fromkeys(p for p in prompts if p not in self._generic))
+            known = {p: self._generic[p] for p in prompts if p in self._generic}
+        todo = list(dict.fromkeys(p for p in prompts if p not in known))
         if todo:
             groups: dict = {("query", p): query_prompts(p) for p in todo}
             groups.update({("null", n): query_prompts(n) for n in _null_phrases(todo)})
             encoded = encode_ensembles(self.embedder, groups)
-            verdicts = {p: _grounding(p, encoded[("query", p)],
-                                      np.stack([encoded[("null", n)] for n in _null_phrases([p])])).generic
-                        for p in todo}
+            known.update({p: _grounding(p, encoded[("query", p)],
+                                        np.stack([encoded[("null", n)] for n in _null_phrases([p])])).generic
+                          for p in todo})
             with self._lock:
-                if len(self._generic) > 4096:
-                    self._generic.clear()
-                self._generic.update(verdicts)
-        with self._lock:
-            return [self._generic[p] for p in prompts]
-
-    def generic_verdicts(self) -> dict[str, bool]:
-        """Every verdict of :meth:`generic_prompts` so far (to keep them with the library)."""
-        with self._lock:
-            return dict(self._generic)
+                self._generic.update({p: known[p] for p in todo})
+                while len(self._generic) > GENERIC_KEPT:  # the oldest go first
+                    self._generic.pop(next(iter(self._generic)))
+        return [known[p] for p in prompts]
 
     def know_generic(self, verdicts: dict[str, bool]) -> None:
-        """Verdicts kept from an earlier process for this model (see :meth:`generic_verdicts`)."""
+        """Verdicts kept from an earlier process for this model (``generic_prompts``' own, by prompt)."""
         with self._lock:
-            self._generic.update({str(k): bool(v) for k, v in verdicts.items()})
+            self._generic.update(verdicts)
+            while len(self._generic) > GENERIC_KEPT:
+                self._generic.pop(next(iter(self._generic)))
 
     def background(self, targets: np.ndarray, extra: np.ndarray | None = None,
                    nulls: np.ndarray | None = None) -> np.ndarray:

@@ -27,11 +27,12 @@ HARD_STEP = 64  # of 255: a step this sharp counts on its own
 BLOCK = 16  # px: edges are counted per block of BLOCK x BLOCK
 EDGES_MIN = 10  # edges in one block from which it might hold text (tuning split: text 53+, plain 0-6 and 0-20)
 # The scales the constants were chosen at: a 12 MP JPEG decoded at DCT scale 1/8 (500x375) and a 1080p
-# screenshot reduced to 960x540. The indexer decodes every photo with a shorter side of at least
-# CHECK_MIN_SIDE (whatever the model's input size), and the check first box-reduces a decode whose long
-# side exceeds CHECK_MAX_LONG to at most that (a 48 MP photo: 1000x750, 1/8), then looks again at half
-# of it while that half's long side still reaches HALF_FROM (500x375 for the 48 MP photo): the photo
-# is text-free only when every scale says so.
+# screenshot reduced to 960x540. While the check runs, the indexer decodes photos with a shorter side of
+# at least CHECK_MIN_SIDE (whatever the model's input size), and the check first box-reduces a decode
+# whose long side exceeds CHECK_MAX_LONG towards that (a 48 MP photo: 1000x750, 1/8), never taking the
+# shorter side below CHECK_MIN_SIDE (a panorama), then looks again at half of it while that half's long
+# side still reaches HALF_FROM (500x375 for the 48 MP photo): the photo is text-free only when every
+# scale says so.
 CHECK_MIN_SIDE = 375
 CHECK_MAX_LONG = 1000
 HALF_FROM = 375
@@ -99,7 +100,8 @@ def stroke_score(image: Image.Image, stop_at: int | None = None) -> int:
 
 def _scales(image: Image.Image) -> list[Image.Image]:
     """The image at the scales the check looks at (see CHECK_MAX_LONG)."""
-    factor = -(-max(image.size) // CHECK_MAX_LONG)
+    # never below the tuned scale on the shorter side (a panorama keeps its 1/8 decode)
+    factor = max(1, min(-(-max(image.size) // CHECK_MAX_LONG), min(image.size) // CHECK_MIN_SIDE))
     first = image.reduce(factor) if factor > 1 else image
     out = [first]
     if max(first.size) // 2 >= HALF_FROM:

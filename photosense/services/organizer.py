@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 
 import numpy as np
 
 from photosense.core import tagging
-from photosense.core.calibration import RELEVANCE_CUTOFF
+from photosense.core.calibration import GENERIC_KEPT, GENERIC_RULE, RELEVANCE_CUTOFF
 from photosense.core.catalog import SMART, Album
+from photosense.core.errors import PhotoSenseError
 from photosense.core.events import Embedded
 from photosense.core.promptsets import PromptSet
 from photosense.core.query import parse
@@ -35,7 +37,7 @@ class Organizer:
         self.catalog = ctx.catalog
         self.search = search
         self._lock = threading.RLock()
-        self._set_models: dict[int, tuple[str, tagging.SetModel]] = {}
+        self._set_models: dict[int, tuple[str, str, tagging.SetModel]] = {}
         self._unsubscribe = ctx.embedded.subscribe(self._on_embedded)
 
     def _on_embedded(self, _event: Embedded) -> None:
@@ -47,32 +49,46 @@ class Organizer:
         """The embedded prompt set (cached per source text), with its few-shot probe refitted."""
         with self._lock:
             cached = self._set_models.get(set_id)
-            if cached is None or cached[0] != prompt_set.source:
-                cached = (prompt_set.source, self._build(set_id, prompt_set))
+            # per source text and model: after a switch in this process the labels are embedded again
+            if cached is None or cached[:2] != (prompt_set.source, self.ctx.model_spec):
+                cached = (prompt_set.source, self.ctx.model_spec, self._build(set_id, prompt_set))
                 self._set_models[set_id] = cached
-            model = cached[1]
+            model = cached[2]
             vectors = self.ctx.vectors()
             tagging.refine(self.catalog.tag_examples(set_id), model, self.ctx.calibrator, self.search.vectors_of,
                            embedded=vectors if vectors is not None else ())
             return model
 
     def _build(self, set_id: int, prompt_set: PromptSet) -> tagging.SetModel:
-        """Embed a prompt set. Which prompts the model embeds like a generic word is kept in the library
-        per model (a setting): judging them costs seconds on a CPU, and every process would pay it."""
-        calibrator, model_id = self.ctx.calibrator, self.ctx.model_id()
-        key = f"{GENERIC_PROMPTS_SETTING}.{model_id}" if model_id is not None else None
-        if key is not None:
-            try:
-                calibrator.know_generic(json.loads(self.catalog.setting(key) or "{}"))
-            except (ValueError, TypeError, AttributeError):
-                log.warning("ignored unreadable setting %s", key)
-        before = calibrator.generic_verdicts()
+        """Embed a prompt set. Which of its prompts the model embeds like a generic word is kept in the
+        library per model spec (a setting): judging them costs seconds on a CPU, and every process would
+        pay it. The setting is a cache: failing to write it never fails the build."""
+        spec, calibrator = self.ctx.model_spec, self.ctx.calibrator
+        key = f"{GENERIC_PROMPTS_SETTING}.{spec}"
+        stored = self._stored_verdicts(key)
+        calibrator.know_generic(stored)
         model = tagging.build(set_id, prompt_set, self.ctx.embedder, calibrator)
-        after = calibrator.generic_verdicts()
-        if key is not None and after != before:
-            with self.ctx.write_lock, self.ctx.writer:
-                self.catalog.set_settings({key: json.dumps(after, sort_keys=True)})
+        judged = [p for lab in prompt_set.labels if len(lab.prompts) > 1 for p in lab.prompts]
+        mine = dict(zip(judged, calibrator.generic_prompts(judged)))  # known by now: nothing is encoded
+        if any(stored.get(p) != v for p, v in mine.items()):
+            merged = {**{p: v for p, v in stored.items() if p not in mine}, **mine}
+            kept = dict(list(merged.items())[-GENERIC_KEPT:])
+            try:
+                self.catalog.set_settings({key: json.dumps({"rule": GENERIC_RULE, "verdicts": kept})})
+            except (PhotoSenseError, sqlite3.Error) as err:
+                log.debug("prompt verdicts not kept (%s); the next process judges them again", err)
         return model
+
+    def _stored_verdicts(self, key: str) -> dict[str, bool]:
+        """The kept verdicts (empty when missing, unreadable, or made under another rule)."""
+        try:
+            data = json.loads(self.catalog.setting(key) or "{}")
+        except ValueError:
+            return {}
+        verdicts = data.get("verdicts") if isinstance(data, dict) and data.get("rule") == GENERIC_RULE else None
+        if not isinstance(verdicts, dict):
+            return {}
+        return {p: v for p, v in verdicts.items() if isinstance(p, str) and isinstance(v, bool)}
 
     def tag(self, model: tagging.SetModel, ids: np.ndarray | None = None) -> int:
         """Tag photos (all embedded ones by default) with one set; returns the number of tags written."""
