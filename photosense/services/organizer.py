@@ -21,7 +21,7 @@ from photosense.services.search import SearchService
 log = logging.getLogger(__name__)
 
 CHUNK = 20000  # photos scored at once when tagging or matching the whole library
-# settings key (+ "." + model id): which prompt-set prompts that model embeds like a generic word
+# settings key (+ "." + model spec): which prompt-set prompts that model embeds like a generic word
 GENERIC_PROMPTS_SETTING = "generic_prompts"
 
 
