@@ -171,17 +171,14 @@ class Calibrator:
             known.update({p: _grounding(p, encoded[("query", p)],
                                         np.stack([encoded[("null", n)] for n in _null_phrases([p])])).generic
                           for p in todo})
-            with self._lock:
-                self._generic.update({p: known[p] for p in todo})
-                while len(self._generic) > GENERIC_KEPT:  # the oldest go first
-                    self._generic.pop(next(iter(self._generic)))
+            self.know_generic({p: known[p] for p in todo})
         return [known[p] for p in prompts]
 
     def know_generic(self, verdicts: dict[str, bool]) -> None:
         """Verdicts kept from an earlier process for this model (``generic_prompts``' own, by prompt)."""
         with self._lock:
             self._generic.update(verdicts)
-            while len(self._generic) > GENERIC_KEPT:
+            while len(self._generic) > GENERIC_KEPT:  # the oldest go first
                 self._generic.pop(next(iter(self._generic)))
 
     def background(self, targets: np.ndarray, extra: np.ndarray | None = None,

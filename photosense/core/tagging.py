@@ -55,6 +55,11 @@ class SetModel:
         return [(int(ids[r]), names[c], float(scores[r, c])) for r, c in zip(rows, cols)]
 
 
+def judged_prompts(prompt_lists: Sequence[Sequence[str]]) -> list[str]:
+    """The prompts :func:`label_vectors` asks the calibrator about: those of lists with more than one."""
+    return [p for prompts in prompt_lists if len(prompts) > 1 for p in prompts]
+
+
 def label_vectors(embedder: ImageTextEmbedder, prompt_lists: Sequence[Sequence[str]],
                   templates: Sequence[str], calibrator: Calibrator | None = None) -> np.ndarray:
     """One embedding per prompt list: the normalized mean over its prompts x templates (CLIP prompt
@@ -67,7 +72,7 @@ def label_vectors(embedder: ImageTextEmbedder, prompt_lists: Sequence[Sequence[s
     flat = [t for group in texts for prompt in group for t in prompt]
     if not flat:
         return np.empty((0, embedder.dim), np.float32)
-    judged = [p for prompts in prompt_lists if len(prompts) > 1 for p in prompts] if calibrator is not None else []
+    judged = judged_prompts(prompt_lists) if calibrator is not None else []
     generic = dict(zip(judged, calibrator.generic_prompts(judged))) if judged else {}
     encoded = embedder.encode_texts(flat)
     out, at = [], 0

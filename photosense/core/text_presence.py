@@ -89,9 +89,8 @@ def stroke_score(image: Image.Image, stop_at: int | None = None) -> int:
     """The most stroke and hard edges in one block, over brightness and colour difference and the check's
     scales; 0 for an image with no sharp detail. With *stop_at*, returns as soon as the count reaches it."""
     best = 0
-    for scaled in _scales(image):
-        planes = scaled.convert("YCbCr").split() if scaled.mode != "L" else (scaled,)
-        for plane in planes:
+    for scaled in _scales(image.convert("YCbCr") if image.mode != "L" else image):
+        for plane in scaled.split():
             best = max(best, _block_max(np.asarray(plane), stop_at))
             if stop_at is not None and best >= stop_at:
                 return best

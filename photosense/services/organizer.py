@@ -68,7 +68,7 @@ class Organizer:
         stored = self._stored_verdicts(key)
         calibrator.know_generic(stored)
         model = tagging.build(set_id, prompt_set, self.ctx.embedder, calibrator)
-        judged = [p for lab in prompt_set.labels if len(lab.prompts) > 1 for p in lab.prompts]
+        judged = tagging.judged_prompts([lab.prompts for lab in prompt_set.labels])
         mine = dict(zip(judged, calibrator.generic_prompts(judged)))  # known by now: nothing is encoded
         if any(stored.get(p) != v for p, v in mine.items()):
             merged = {**{p: v for p, v in stored.items() if p not in mine}, **mine}

@@ -44,6 +44,21 @@ class TextRead:
 
 _TOKEN = re.compile(r"[^\W_]+")
 
+_INSERT_TEXT = "INSERT INTO photo_text(photo_id, hash, text, lines, engine, gated, error, read_at) "
+# one read's row, skipped when its photo was removed meanwhile (see _read_rows)
+_INSERT_READ = _INSERT_TEXT + "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?) "
+_REPLACE_TEXT = ("ON CONFLICT(photo_id) DO UPDATE SET hash = excluded.hash, text = excluded.text, "
+                 "lines = excluded.lines, engine = excluded.engine, gated = excluded.gated, "
+                 "error = excluded.error, read_at = excluded.read_at")
+
+
+def _read_rows(reads: Sequence[TextRead]) -> list[tuple]:
+    """Parameters of _INSERT_READ for each read."""
+    now = time.time()
+    return [(r.photo_id, r.hash, r.text, json.dumps([[t, [list(map(float, c)) for c in box], float(conf)]
+                                                    for t, box, conf in r.lines]),
+             r.engine, int(r.gated), r.error, now, r.photo_id) for r in reads]
+
 
 def tokens(text: str) -> list[str]:
     """The index's tokens of *text*, as its tokenizer makes them: letters and digits, case folded
@@ -96,29 +111,16 @@ class WordTable(CatalogConnection):
             return 0
         with self.transaction() as db:
             return db.execute(
-                "INSERT INTO photo_text(photo_id, hash, text, lines, engine, gated, error, read_at) "
-                "SELECT p.id, p.hash, t.text, t.lines, t.engine, t.gated, t.error, t.read_at FROM photos p "
-                "JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ? "
+                _INSERT_TEXT + "SELECT p.id, p.hash, t.text, t.lines, t.engine, t.gated, t.error, t.read_at "
+                "FROM photos p JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ? "
                 "JOIN photo_text t ON t.hash = p.hash AND t.photo_id != p.id "
                 "WHERE p.kind = 'photo' AND NOT EXISTS (SELECT 1 FROM photo_text o WHERE o.photo_id = p.id "
-                "AND o.hash = p.hash) GROUP BY p.id "
-                "ON CONFLICT(photo_id) DO UPDATE SET hash = excluded.hash, text = excluded.text, "
-                "lines = excluded.lines, engine = excluded.engine, gated = excluded.gated, "
-                "error = excluded.error, read_at = excluded.read_at", (model_id,)).rowcount
+                "AND o.hash = p.hash) GROUP BY p.id " + _REPLACE_TEXT, (model_id,)).rowcount
 
     def save_texts(self, reads: Sequence[TextRead]) -> None:
         """Store one batch of reads in a single transaction (photos removed meanwhile are skipped)."""
-        now = time.time()
-        rows = [(r.photo_id, r.hash, r.text, json.dumps([[t, [list(map(float, c)) for c in box], float(conf)]
-                                                        for t, box, conf in r.lines]),
-                 r.engine, int(r.gated), r.error, now, r.photo_id) for r in reads]
         with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO photo_text(photo_id, hash, text, lines, engine, gated, error, read_at) "
-                "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?) "
-                "ON CONFLICT(photo_id) DO UPDATE SET hash = excluded.hash, text = excluded.text, "
-                "lines = excluded.lines, engine = excluded.engine, gated = excluded.gated, "
-                "error = excluded.error, read_at = excluded.read_at", rows)
+            db.executemany(_INSERT_READ + _REPLACE_TEXT, _read_rows(reads))
 
     def save_text_checks(self, text_free: Sequence[TextRead], maybe: Sequence[tuple[int, bytes]],
                          engine: str) -> None:
@@ -126,15 +128,9 @@ class WordTable(CatalogConnection):
         saved unless the photo already has a read of this content (a real read of a file that was only
         touched is kept); a check's own read of content now in *maybe* (id, hash) is dropped, so the text
         stage reads it."""
-        now = time.time()
         with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO photo_text(photo_id, hash, text, lines, engine, gated, error, read_at) "
-                "SELECT ?, ?, '', '[]', ?, ?, NULL, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?) "
-                "ON CONFLICT(photo_id) DO UPDATE SET hash = excluded.hash, text = excluded.text, "
-                "lines = excluded.lines, engine = excluded.engine, gated = excluded.gated, "
-                "error = excluded.error, read_at = excluded.read_at WHERE photo_text.hash IS NOT excluded.hash",
-                [(r.photo_id, r.hash, r.engine, int(r.gated), now, r.photo_id) for r in text_free])
+            db.executemany(_INSERT_READ + _REPLACE_TEXT + " WHERE photo_text.hash IS NOT excluded.hash",
+                           _read_rows(text_free))
             db.executemany("DELETE FROM photo_text WHERE photo_id = ? AND hash = ? AND engine = ?",
                            [(photo_id, digest, engine) for photo_id, digest in maybe])
 
