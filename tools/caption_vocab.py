@@ -10,6 +10,7 @@ of the train split makes it "dark" or "light" (with a few synonyms).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -108,3 +109,35 @@ def shades(images_u8: np.ndarray, reference: np.ndarray | None = None) -> np.nda
     ref = means if reference is None else item_means(reference)
     low, high = np.quantile(ref, [1 / 3, 2 / 3])
     return np.where(means <= low, 1, np.where(means >= high, 2, 0)).astype(np.int64)
+
+
+# Captions that match no photo: frequent caption words that describe none of these images
+# (tools/negative_words.txt, made by tools/make_negative_words.py), alone or in two-word phrases.
+# Trained as extra texts no image may pick, they teach the text tower what a real CLIP knows from
+# its web captions: most words name something else, so they belong nowhere near the ten classes.
+NEGATIVE_TEMPLATES: tuple[str, ...] = (
+    "{}", "a {}", "the {}", "a photo of a {}.", "a picture of the {}.", "{}s", "photo of {}", "my {}",
+)
+NEGATIVE_PAIRS: tuple[str, ...] = ("{} {}", "a {} {}", "{} in the {}", "a {} on a {}", "a {} with a {}",
+                                   "a photo of a {} {}.", "{} and {}")
+
+
+def negative_words() -> list[str]:
+    """The words of tools/negative_words.txt, most frequent first."""
+    path = Path(__file__).with_name("negative_words.txt")
+    return [w for w in path.read_text().splitlines() if w and not w.startswith("#")]
+
+
+def negative_captions(count: int, seed: int) -> list[str]:
+    """*count* distinct captions of negative words: half one word in a template, half two words."""
+    rng = np.random.default_rng(seed)
+    words = negative_words()
+    out: set[str] = set()
+    while len(out) < count:
+        if rng.random() < 0.5:
+            text = NEGATIVE_TEMPLATES[rng.integers(len(NEGATIVE_TEMPLATES))].format(words[rng.integers(len(words))])
+        else:
+            first, second = (words[i] for i in rng.integers(len(words), size=2))
+            text = NEGATIVE_PAIRS[rng.integers(len(NEGATIVE_PAIRS))].format(first, second)
+        out.add(fix_articles(text))
+    return sorted(out)

@@ -60,7 +60,8 @@ ARCHS = {"tiny": MODEL_CFG, "wide": WIDE_MODEL_CFG}
 # With the wide vocabulary, this share of the darkest and lightest thirds of the images get a
 # caption with a shade word ("a dark coat"); the rest get a plain one.
 SHADE_SHARE = 0.35
-VAL_SEED = 99  # which train images --val holds out
+VAL_SEED = 99
+NEGATIVE_POOL = 40000  # distinct negative captions tokenized once; each batch draws --negatives of them  # which train images --val holds out
 
 # Training captions: more phrasings than the engine's default ensemble, so that the text tower
 # learns that the wording around a noun does not change what it names.
@@ -127,6 +128,9 @@ def main() -> int:
     ap.add_argument("--arch", choices=sorted(ARCHS), default="tiny", help="model size (default: tiny-fashion's)")
     ap.add_argument("--vocab", choices=("classes", "wide"), default="classes",
                     help="captions: class names and a few synonyms (tiny-fashion), or tools/caption_vocab.py")
+    ap.add_argument("--negatives", type=int, default=0, metavar="K",
+                    help="add K captions that match no image to every batch (tools/caption_vocab.py "
+                         "negative_captions): texts every image must rank below its own caption")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (timing runs)")
     ap.add_argument("--val", type=int, default=0, metavar="N",
                     help="hold out N train images (stratified, fixed seed) and print the zero-shot accuracy on "
@@ -178,6 +182,7 @@ def main() -> int:
     if too_long:
         raise SystemExit(f"captions longer than the context: {too_long[:5]}")
     caption_tokens = [[tokenizer(c) for c in group] for group in captions]
+    negative_tokens = tokenizer(vocab.negative_captions(NEGATIVE_POOL, args.seed)) if args.negatives else None
     print(f"{sum(len(c) for group in captions for c in group)} distinct captions", flush=True)
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
@@ -210,8 +215,17 @@ def main() -> int:
                                  for s, c, p in zip(shaded.tolist(), y_train[idx].tolist(), pick.tolist())])
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
-            image_f, text_f, logit_scale = model(images, texts)
-            loss = loss_fn(image_f, text_f, logit_scale)
+            if negative_tokens is None:
+                image_f, text_f, logit_scale = model(images, texts)
+                loss = loss_fn(image_f, text_f, logit_scale)
+            else:
+                drawn = torch.randint(0, len(negative_tokens), (args.negatives,), generator=gen)
+                image_f, all_text_f, logit_scale = model(images, torch.cat([texts, negative_tokens[drawn]]))
+                text_f = all_text_f[:len(idx)]
+                # image -> text over the batch's captions and the negatives; text -> image as before
+                target = torch.arange(len(idx))
+                loss = (F.cross_entropy(logit_scale * image_f @ all_text_f.T, target)
+                        + F.cross_entropy(logit_scale * text_f @ image_f.T, target)) / 2
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
