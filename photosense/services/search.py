@@ -192,12 +192,14 @@ class SearchService:
             weights = np.array([t.weight for t in query.positive], np.float32)
             mixed = (weights[:, None] * terms).sum(axis=0)
             vector = (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(np.float32)
+            texts = [t.text for t in query.positive]
             background = calibrator.background(np.concatenate([terms, vector[None]]),
-                                               nulls=calibrator.nulls([t.text for t in query.positive]))
+                                               nulls=calibrator.nulls(texts), texts=texts)
         negatives = []
         for term in query.negative:
             v = self.ctx.text_vector(term.text)
-            negatives.append((v, calibrator.background(v[None], nulls=calibrator.nulls([term.text])), term.weight))
+            negatives.append((v, calibrator.background(v[None], nulls=calibrator.nulls([term.text]), texts=[term.text]),
+                              term.weight))
         return CompiledQuery(query, vector, background, negatives)
 
     def search(self, text: str, limit: int = 50, show_all: bool = False, stack: bool | None = None) -> list[Hit]:
