@@ -56,3 +56,23 @@ def test_a_label_leaves_out_its_generic_prompts_unless_all_are():
     plain = label_vectors(embedder, [["red", "thing"]], templates)[0]
     assert np.allclose(plain, ensemble(embedder.encode_texts(expand(["red", "thing"], templates))), atol=1e-6)
     assert not np.allclose(plain, red, atol=1e-3)
+
+
+def test_a_contrast_word_the_query_names_never_competes_with_it():
+    from photosense.core.calibration import CONTRAST_WORDS
+
+    embedder = FakeEmbedder()
+    cal = Calibrator(embedder)
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=embedder.dim).astype(np.float32)
+    target /= np.linalg.norm(target)  # a direction near no contrast word: only the names can drop one
+    contrast = cal._contrast_vectors()
+
+    def kept(word: str, texts: list[str]) -> bool:
+        row = contrast[1 + CONTRAST_WORDS.index(word)]
+        background = cal.background(target[None], nulls=cal.nulls(texts), texts=texts)
+        return bool(np.isclose(background @ row, 1.0, atol=1e-5).any())
+
+    assert kept("dog", ["cats"]) and kept("beach", ["cats"]) and kept("dress", ["cats"])
+    assert not kept("dog", ["dogs on a beach"]) and not kept("beach", ["dogs on a beach"])
+    assert not kept("dress", ["red dresses"]) and kept("dog", ["red dresses"])
