@@ -61,8 +61,8 @@ ARCHS = {"tiny": MODEL_CFG, "wide": WIDE_MODEL_CFG}
 # With the wide vocabulary, this share of the darkest and lightest thirds of the images get a
 # caption with a shade word ("a dark coat"); the rest get a plain one.
 SHADE_SHARE = 0.35
-VAL_SEED = 99
-NEGATIVE_POOL = 40000  # distinct negative captions tokenized once; each batch draws --negatives of them  # which train images --val holds out
+VAL_SEED = 99  # which train images --val holds out
+NEGATIVE_POOL = 40000  # distinct negative captions tokenized once; each batch draws --negatives of them
 
 # Training captions: more phrasings than the engine's default ensemble, so that the text tower
 # learns that the wording around a noun does not change what it names.
@@ -178,12 +178,16 @@ def main() -> int:
         captions = [[[caption(t, s) for s in fm.SYNONYMS[c] for t in TRAIN_TEMPLATES]
                      for c in range(len(fm.CLASS_NAMES))]]
         shade = torch.zeros(len(y_train), dtype=torch.int64)
-    too_long = [c for group in captions for cls in group for c in cls
+    negatives = vocab.negative_captions(NEGATIVE_POOL, args.seed) if args.negatives else []
+    too_long = [c for c in [*(c for group in captions for cls in group for c in cls), *negatives]
                 if len(tokenizer.encode(c)) + 2 > model_cfg["text_cfg"]["context_length"]]
     if too_long:
         raise SystemExit(f"captions longer than the context: {too_long[:5]}")
     caption_tokens = [[tokenizer(c) for c in group] for group in captions]
-    negative_tokens = tokenizer(vocab.negative_captions(NEGATIVE_POOL, args.seed)) if args.negatives else None
+    negative_tokens = tokenizer(negatives) if negatives else None
+    # negatives are drawn from their own generator: the batches and augmentations stay those of the
+    # same seed without them
+    negative_gen = torch.Generator().manual_seed(args.seed + 1)
     print(f"{sum(len(c) for group in captions for c in group)} distinct captions", flush=True)
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
@@ -220,7 +224,7 @@ def main() -> int:
                 image_f, text_f, logit_scale = model(images, texts)
                 loss = loss_fn(image_f, text_f, logit_scale)
             else:
-                drawn = torch.randint(0, len(negative_tokens), (args.negatives,), generator=gen)
+                drawn = torch.randint(0, len(negative_tokens), (args.negatives,), generator=negative_gen)
                 image_f, all_text_f, logit_scale = model(images, torch.cat([texts, negative_tokens[drawn]]))
                 text_f = all_text_f[:len(idx)]
                 # image -> text over the batch's captions and the negatives; text -> image as before
