@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,6 +34,11 @@ RELEVANCE_CUTOFF = 0.5
 # model album precision/recall 0.70/0.96 at 0.7, 0.90/0.90 at 0.9; tiny-fashion and the earlier
 # wide model unchanged within 0.02 (tiny-fashion's albums were the same from 0.6 to 0.9).
 SYNONYM_CLOSENESS = 0.9
+# A contrast word that is the query's own head word ("dog" for "a dog", "dogs") is a synonym from this
+# closeness on (the rule before 0.9): a web-trained CLIP may put "a dog" and "a photo of dog." apart
+# by more than 0.9 allows, and the query must not compete with its own noun. Not any word the query
+# names: "dress" in "dress shoes" or "beach" in "a dog on the beach" still competes unless close.
+NAMED_CLOSENESS = 0.7
 
 # Null phrases: the query with its last word (the head of an English noun phrase) replaced by
 # each of these generic words ("a pair of socks" -> "a pair of thing", "a pair of object"...).
@@ -95,10 +101,23 @@ def _null_phrases(texts: Sequence[str]) -> list[str]:
     return [" ".join([*t.split()[:-1], w]) for t in texts if t.split() for w in NULL_WORDS]
 
 
-def _words_of(texts: Sequence[str]) -> set[str]:
-    """The lower-case words of *texts*, each also without a plural ending ("dresses" -> "dress")."""
-    words = {w for t in texts for w in t.lower().replace(".", " ").replace(",", " ").split()}
-    return words | {w[:-2] for w in words if w.endswith("es")} | {w[:-1] for w in words if w.endswith("s")}
+def _head_words(texts: Sequence[str]) -> set[str]:
+    """The last word of each text (the head of an English noun phrase, as for the null phrases),
+    lower-case, with its singular: "Red dresses!" -> {"dresses", "dress"}."""
+    heads = set()
+    for text in texts:
+        words = re.findall(r"[a-z]+(?:-[a-z]+)*", text.lower())
+        if words:
+            heads.add(words[-1])
+    singular = set()
+    for w in heads:
+        if w.endswith("ies") and len(w) > 4:
+            singular.add(w[:-3] + "y")
+        elif w.endswith(("ses", "xes", "zes", "ches", "shes")):
+            singular.add(w[:-2])
+        elif w.endswith("s") and not w.endswith("ss"):
+            singular.add(w[:-1])
+    return heads | singular
 
 
 def _grounding(text: str, vector: np.ndarray, nulls: np.ndarray) -> Grounding:
@@ -195,8 +214,8 @@ class Calibrator:
                    nulls: np.ndarray | None = None, texts: Sequence[str] = ()) -> np.ndarray:
         """Background vectors for *targets* (K, D): generic phrases, the contrast words that are not
         synonyms of a target, *extra* (a prompt set's own background prompts) and *nulls* (the
-        targets' null phrases, see :meth:`nulls`; never left out). A contrast word that *texts* (the
-        targets' words) name is always left out: "dogs" never competes with "dog", whatever the model."""
+        targets' null phrases, see :meth:`nulls`; never left out). A contrast word that is the head
+        word of one of *texts* (the targets' wordings) is a synonym already at NAMED_CLOSENESS."""
         contrast = self._contrast_vectors()
         targets = np.atleast_2d(targets)
         cos = contrast[1:] @ targets.T  # (words, K); row 0 is "just a photo"
@@ -205,9 +224,10 @@ class Calibrator:
         else:
             reference = np.median(cos, axis=0, keepdims=True)
         closeness = (cos - reference) / np.maximum(1.0 - reference, 1e-6)
-        named = _words_of(texts)
-        keep = np.concatenate([[True], (closeness.max(axis=1) < SYNONYM_CLOSENESS)
-                               & np.array([w not in named for w in CONTRAST_WORDS])])
+        heads = _head_words(texts)
+        named = np.array([w in heads for w in CONTRAST_WORDS])
+        closest = closeness.max(axis=1)
+        keep = np.concatenate([[True], (closest < SYNONYM_CLOSENESS) & ~(named & (closest >= NAMED_CLOSENESS))])
         parts = [contrast[keep]]
         if extra is not None and len(extra):
             parts.append(np.atleast_2d(extra))
@@ -228,11 +248,3 @@ class Calibrator:
         columns.append((images @ background.T).max(axis=1, keepdims=True))
         probs = softmax_rows(np.concatenate(columns, axis=1) * self.scale)
         return probs[:, :len(np.atleast_2d(targets))]
-
-    def relevance(self, images: np.ndarray, query: np.ndarray,
-                  background: np.ndarray | None = None) -> np.ndarray:
-        """(N,) calibrated relevance of one query vector; >= RELEVANCE_CUTOFF means it beats the background."""
-        if background is None:
-            background = self.background(query)
-        return self.probabilities(images, query[None], background)[:, 0]
-

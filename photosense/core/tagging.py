@@ -94,7 +94,9 @@ def build(set_id: int, prompt_set: PromptSet, embedder: ImageTextEmbedder, calib
     extra = label_vectors(embedder, [[b] for b in prompt_set.background], templates)
     thresholds = np.array([DEFAULT_TAG_THRESHOLD if lab.threshold is None else lab.threshold
                            for lab in prompt_set.labels], dtype=np.float32)
-    return SetModel(set_id, prompt_set, labels, negatives, calibrator.background(labels, extra), thresholds)
+    names = [text for lab in prompt_set.labels for text in (lab.name, *lab.prompts)]
+    return SetModel(set_id, prompt_set, labels, negatives, calibrator.background(labels, extra, texts=names),
+                    thresholds)
 
 
 # -- stored sets and few-shot examples ---------------------------------------------------------

@@ -58,21 +58,29 @@ def test_a_label_leaves_out_its_generic_prompts_unless_all_are():
     assert not np.allclose(plain, red, atol=1e-3)
 
 
-def test_a_contrast_word_the_query_names_never_competes_with_it():
-    from photosense.core.calibration import CONTRAST_WORDS
+def test_the_query_s_own_noun_is_a_synonym_from_the_former_closeness_on_and_other_words_it_names_are_not():
+    from photosense.core.calibration import CONTRAST_WORDS, NAMED_CLOSENESS, SYNONYM_CLOSENESS
 
     embedder = FakeEmbedder()
     cal = Calibrator(embedder)
-    rng = np.random.default_rng(0)
-    target = rng.normal(size=embedder.dim).astype(np.float32)
-    target /= np.linalg.norm(target)  # a direction near no contrast word: only the names can drop one
     contrast = cal._contrast_vectors()
+    rng = np.random.default_rng(0)
 
-    def kept(word: str, texts: list[str]) -> bool:
-        row = contrast[1 + CONTRAST_WORDS.index(word)]
-        background = cal.background(target[None], nulls=cal.nulls(texts), texts=texts)
-        return bool(np.isclose(background @ row, 1.0, atol=1e-5).any())
+    def kept(word: str, texts: list[str], closeness: float) -> bool:
+        """Is *word* in the background of a target at rescaled *closeness* to it (its null orthogonal
+        to both, so the reference is 0 and the closeness is the cosine)?"""
+        w = contrast[1 + CONTRAST_WORDS.index(word)]
+        basis, _ = np.linalg.qr(np.column_stack([w, rng.normal(size=(embedder.dim, 2))]))
+        noise, null = basis[:, 1], basis[:, 2]
+        target = (closeness * w + np.sqrt(1 - closeness ** 2) * noise).astype(np.float32)
+        background = cal.background(target[None], nulls=null[None].astype(np.float32), texts=texts)
+        return bool(np.isclose(background @ w, 1.0, atol=1e-5).any())
 
-    assert kept("dog", ["cats"]) and kept("beach", ["cats"]) and kept("dress", ["cats"])
-    assert not kept("dog", ["dogs on a beach"]) and not kept("beach", ["dogs on a beach"])
-    assert not kept("dress", ["red dresses"]) and kept("dog", ["red dresses"])
+    between = (NAMED_CLOSENESS + SYNONYM_CLOSENESS) / 2
+    assert kept("dog", ["cats"], between)  # not named: a competitor below SYNONYM_CLOSENESS
+    assert not kept("dog", ["a dog"], between) and not kept("dog", ["Dogs!"], between)
+    assert not kept("dress", ["red dresses"], between) and not kept("t-shirt", ["t-shirts"], between)
+    assert kept("dress", ["dress shoes"], between)  # named, but not the head word
+    assert kept("glasses", ["a glass of wine"], between) and kept("cap", ["capes"], between)
+    assert kept("dog", ["a dog"], NAMED_CLOSENESS - 0.2)  # its own noun, but the model puts it far
+    assert not kept("dog", ["cats"], SYNONYM_CLOSENESS + 0.05)
