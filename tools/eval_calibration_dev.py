@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dev evaluation of the relevance cut-off (not held-out): album-style precision/recall and unknown-query hits.
 
-    .venv/bin/python tools/eval_calibration_dev.py tiny-fashion-wide [--model local-dir:/tmp/new-model]
+    .venv/bin/python tools/eval_calibration_dev.py tiny-fashion-wide [local-dir:/tmp/new-model ...]
 
 A 1,000-photo dev slice of the Fashion-MNIST test split (100 per class, seed 777, none of the held-out
 library's photos) and dev queries written for tuning: the calibration and the second model's training

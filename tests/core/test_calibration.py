@@ -81,6 +81,9 @@ def test_the_query_s_own_noun_is_a_synonym_from_the_former_closeness_on_and_othe
     assert not kept("dog", ["a dog"], between) and not kept("dog", ["Dogs!"], between)
     assert not kept("dress", ["red dresses"], between) and not kept("t-shirt", ["t-shirts"], between)
     assert kept("dress", ["dress shoes"], between)  # named, but not the head word
-    assert kept("glasses", ["a glass of wine"], between) and kept("cap", ["capes"], between)
+    assert kept("glasses", ["a glass"], between) and kept("cap", ["capes"], between)
+    assert not kept("horse", ["horses"], between) and not kept("house", ["Houses"], between)
+    assert not kept("dog", ["my dog's"], between) and not kept("t-shirt", ["t\u2011shirts"], between)
+    assert kept("shirt", ["t\u2011shirts"], between)  # a non-ASCII hyphen still makes one word
     assert kept("dog", ["a dog"], NAMED_CLOSENESS - 0.2)  # its own noun, but the model puts it far
     assert not kept("dog", ["cats"], SYNONYM_CLOSENESS + 0.05)
