@@ -1,19 +1,15 @@
 """The second model's negative captions never contain a word of the evaluation queries or of its own class captions."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import caption_vocab as vocab
 import eval_calibration_dev as dev_eval
 import make_negative_words as maker
+from make_negative_words import words_of as words
 from photosense.core.calibration import CONTRAST_WORDS
 
 DATA = Path(__file__).parent / "data"
-
-
-def words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.lower()))
 
 
 def same_stem(a: str, b: str) -> bool:

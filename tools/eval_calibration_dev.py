@@ -70,8 +70,7 @@ def measure(library, photos: list[fm.GeneratedPhoto]) -> tuple[dict[str, tuple[f
             hits = library.search(query, limit=1000, stack=False)
             right = sum(truth.get(h.path) == label for h in hits)
             known[query] = (right / max(1, len(hits)), right / 100)
-    unknown = {q: len(library.search(q, limit=1000, stack=False)) for q in DEV_UNKNOWN}
-    return known, unknown
+    return known, he.unknown_hits(library, DEV_UNKNOWN)
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ bundled model). The library is a 1,000-photo slice of the Fashion-MNIST test spl
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +62,10 @@ def album_quality(library, photos) -> dict[str, tuple[float, float]]:
     return out
 
 
-def unknown_hits(library) -> dict[str, int]:
-    """How many photos each unknown/absent query returns above the cut-off."""
-    return {q: len(library.search(q, limit=1000, stack=False)) for q in heldout()["unknown"]["queries"]}
+def unknown_hits(library, queries: Sequence[str] | None = None) -> dict[str, int]:
+    """How many photos each unknown/absent query (default: the held-out ones) returns above the cut-off."""
+    queries = heldout()["unknown"]["queries"] if queries is None else queries
+    return {q: len(library.search(q, limit=1000, stack=False)) for q in queries}
 
 
 def user_set_accuracy(library, photos) -> float:

@@ -203,7 +203,6 @@ def main() -> int:
             return args.lr * (step + 1) / warmup
         return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
-    loss_fn = open_clip.ClipLoss()  # symmetric InfoNCE: image->text and text->image, averaged
     model.train()
     step, t0 = 0, time.time()
     for epoch in range(args.epochs):
@@ -220,17 +219,15 @@ def main() -> int:
                                  for s, c, p in zip(shaded.tolist(), y_train[idx].tolist(), pick.tolist())])
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
-            if negative_tokens is None:
-                image_f, text_f, logit_scale = model(images, texts)
-                loss = loss_fn(image_f, text_f, logit_scale)
-            else:
+            if negative_tokens is not None:  # texts no image may pick, after the batch's own captions
                 drawn = torch.randint(0, len(negative_tokens), (args.negatives,), generator=negative_gen)
-                image_f, all_text_f, logit_scale = model(images, torch.cat([texts, negative_tokens[drawn]]))
-                text_f = all_text_f[:len(idx)]
-                # image -> text over the batch's captions and the negatives; text -> image as before
-                target = torch.arange(len(idx))
-                loss = (F.cross_entropy(logit_scale * image_f @ all_text_f.T, target)
-                        + F.cross_entropy(logit_scale * text_f @ image_f.T, target)) / 2
+                texts = torch.cat([texts, negative_tokens[drawn]])
+            image_f, all_text_f, logit_scale = model(images, texts)
+            text_f = all_text_f[:len(idx)]
+            # the CLIP paper's symmetric loss: image -> text over every text, text -> image for the captions
+            target = torch.arange(len(idx))
+            loss = (F.cross_entropy(logit_scale * image_f @ all_text_f.T, target)
+                    + F.cross_entropy(logit_scale * text_f @ image_f.T, target)) / 2
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
